@@ -1,0 +1,96 @@
+"""The ``kunsink`` command line: a thin face on the public API.
+
+Each command parses its options, calls the API, and prints a short summary. Errors a
+user can fix (:class:`~kunsink.errors.KunsinkError`) print one line
+``kunsink: error: …`` and exit with code 2; ``--debug`` shows the traceback instead.
+Sub-command groups live in their own modules and are registered here.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+import click
+import typer
+
+from .._version import __version__
+from ..errors import KunsinkError
+
+app = typer.Typer(
+    name="kunsink",
+    help="Carbon-sink mapping and green-space planning for Kundulun District (昆都仑区), Baotou.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"kunsink {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Optional[bool] = typer.Option(None, "--version", callback=_version, is_eager=True,
+                                           help="Print the version and exit."),
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks for errors."),
+) -> None:
+    """Carbon-sink mapping and green-space planning for Kundulun District (昆都仑区), Baotou."""
+
+
+def _register() -> None:
+    from . import crs_cmd, demo_cmd, layers_cmd
+
+    app.add_typer(crs_cmd.app, name="crs")
+    app.add_typer(layers_cmd.app, name="layers")
+    demo_cmd.register(app)
+
+
+_register()
+
+
+def fail(message: str) -> "typer.Exit":
+    """Print ``kunsink: error: message`` to stderr and return an Exit(2) to raise."""
+    typer.echo(f"kunsink: error: {' '.join(str(message).split())}", err=True)
+    return typer.Exit(2)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``kunsink`` script; returns the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        rv = app(args=args, prog_name="kunsink", standalone_mode=False)
+        code = rv if isinstance(rv, int) else 0
+    except KunsinkError as exc:
+        if debug:
+            raise
+        typer.echo(f"kunsink: error: {exc}", err=True)
+        code = exc.exit_code
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.exceptions.Abort:
+        typer.echo("kunsink: aborted", err=True)
+        code = 130
+    except click.ClickException as exc:  # usage errors: bad option, missing argument
+        if debug:
+            raise
+        typer.echo(f"kunsink: error: {' '.join(exc.format_message().split())} (see --help)", err=True)
+        code = 2
+    except KeyboardInterrupt:
+        typer.echo("kunsink: interrupted", err=True)
+        code = 130
+    except Exception as exc:  # a bug: still one line unless --debug
+        if debug:
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        typer.echo(f"kunsink: internal error: {type(exc).__name__}: {first} (rerun with --debug for the traceback)",
+                   err=True)
+        code = 1
+    if argv is None:
+        sys.exit(code)
+    return code

