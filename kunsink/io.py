@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 import zipfile
@@ -211,8 +212,10 @@ def write_vector(gdf: Any, path: str | os.PathLike, layer: str | None = None, **
     driver = vector_driver(target)
     if driver == "ESRI Shapefile":
         kwargs.setdefault("encoding", "UTF-8")
+    if layer is None and driver in ("GPKG", "FlatGeobuf"):
+        layer = re.sub(r"\W+", "_", target.stem).strip("_") or "layer"
     with atomic_path(target) as tmp:
-        if driver == "GPKG" and layer is not None and target.exists():
+        if driver == "GPKG" and target.exists():
             shutil.copyfile(target, tmp)
             kwargs["append"] = False
         pyogrio.write_dataframe(gdf, tmp, layer=layer, driver=driver, **kwargs)

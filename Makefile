@@ -1,0 +1,52 @@
+# kunsink: two commands from a fresh clone (Debian + Python 3.11).
+#   make demo   virtual environment, install, build the demo maps into maps/
+#   make test   the same plus test dependencies and Debian's chromium, then the whole suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+
+.PHONY: demo test venv install install-test chromium scene check-scene bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(UV) pip install --quiet -p $(BIN)/python -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(UV) pip install --quiet -p $(BIN)/python -e '.[test]'
+	touch $@
+
+venv install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test chromium
+
+# Debian's chromium for the browser test (needs root or sudo; never downloads a browser build).
+chromium:
+	@if command -v chromium >/dev/null 2>&1; then echo "chromium: $$(command -v chromium)"; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	elif command -v sudo >/dev/null 2>&1; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "chromium missing and no root: the browser test will be skipped"; fi
+
+demo: $(VENV)/.installed
+	$(BIN)/kunsink demo --maps-dir maps
+
+test: install-test
+	KUNSINK_REQUIRE_BROWSER=$${KUNSINK_REQUIRE_BROWSER:-$$(command -v chromium >/dev/null 2>&1 && echo 1 || echo 0)} \
+	  $(BIN)/python -m pytest -q
+
+# Regenerate the synthetic demo scene (byte for byte) and verify the committed one.
+scene: $(VENV)/.installed
+	$(BIN)/kunsink scene build
+
+check-scene: $(VENV)/.installed
+	$(BIN)/kunsink scene check
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache tests/artifacts
