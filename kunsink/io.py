@@ -169,22 +169,20 @@ def read_vector(path: str | os.PathLike, layer: str | int | None = None, encodin
     kwargs: dict[str, Any] = {}
     if layer is not None:
         kwargs["layer"] = layer
-    try:
-        info = pyogrio.read_info(src, **kwargs)
-    except Exception as exc:
-        raise InputError(f"cannot read {p.name} as a vector layer: {_first_line(exc)}") from None
     chosen = encoding
     try:
-        gdf = pyogrio.read_dataframe(src, encoding=chosen, **kwargs)
+        info = pyogrio.read_info(src, encoding=encoding, **kwargs)
+        gdf = pyogrio.read_dataframe(src, encoding=encoding, **kwargs)
     except UnicodeDecodeError:
-        hint = "gbk" if (encoding or "").lower().replace("-", "") != "gbk" else "utf-8"
+        said = (encoding or "UTF-8").upper()
+        hint = "gbk" if said.replace("-", "") != "GBK" else "utf-8"
         declared = f"--encoding {encoding}" if encoding else "its .cpg file"
         raise InputError(
-            f"{p.name}: attribute text is not valid {encoding or info.get('encoding') or 'UTF-8'} (as {declared} says); "
+            f"{p.name}: attribute text is not valid {said} (as {declared} says); "
             f"it is probably {hint.upper()} — rerun with --encoding {hint}"
         ) from None
     except Exception as exc:
-        raise InputError(f"cannot read {p.name}: {_first_line(exc)}") from None
+        raise InputError(f"cannot read {p.name} as a vector layer: {_first_line(exc)}") from None
     if is_shp and encoding is None and str(info.get("encoding", "")).upper() in ("ISO-8859-1", "LATIN1"):
         texts = [str(c) for c in gdf.columns] + [
             v for col in gdf.columns if gdf[col].dtype == object for v in gdf[col].dropna().astype(str).head(200)

@@ -23,4 +23,7 @@ def check(
     report = check_layer(path, kind, assume_crs=assume_crs, encoding=encoding, layer=layer)
     typer.echo(report.to_text())
     if not report.usable:
+        problem = report.problems[0]
+        prefix = "" if problem.startswith(path.name) else f"{path.name}: "
+        typer.echo(f"kunsink: error: {prefix}{problem}", err=True)
         raise typer.Exit(2)

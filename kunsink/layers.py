@@ -1,0 +1,386 @@
+"""Read, validate and normalise a user's layers before any analysis.
+
+``check_layer(path, kind)`` returns a :class:`LayerReport` (what ``kunsink layers check``
+prints); ``load_layer(path, kind)`` returns the cleaned GeoDataFrame in the working CRS or
+raises one :class:`~kunsink.errors.LayerError` line. The checks, by layer kind
+(:mod:`kunsink.schemas`):
+
+* a CRS is present (or ``assume_crs`` is given);
+* geometry types fit the kind; null geometries are dropped and counted;
+* required fields exist (Chinese aliases such as ``人口`` or 三调 ``DLBM`` are renamed);
+* invalid geometries (self-intersections …) are repaired with ``shapely.make_valid`` and counted;
+* empty layers and layers lying wholly outside the district are refused;
+* a layer whose outline sits ≈ 490 m east / 130 m north of the reference boundary is
+  refused as "probably GCJ-02", with the command that converts it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+
+from .errors import CRSError, InputError, KunsinkError, LayerError, RasterError
+from .io import is_raster_path, read_vector
+from .schemas import LayerSchema, get_schema
+
+__all__ = [
+    "LayerReport",
+    "check_layer",
+    "load_layer",
+    "validate_vector",
+    "check_raster",
+    "detect_gcj02_shift",
+]
+
+_GEOM_FAMILIES = {
+    "polygon": {"Polygon", "MultiPolygon"},
+    "line": {"LineString", "MultiLineString", "LinearRing"},
+    "point": {"Point", "MultiPoint"},
+}
+#: A layer must come within this distance (m) of the district to be accepted.
+OUTSIDE_TOLERANCE_M = 1000.0
+
+
+@dataclass
+class LayerReport:
+    """What checking one layer found.
+
+    ``problems`` make the layer unusable; ``repairs`` were applied to the returned copy;
+    ``warnings`` and ``info`` are for the user to read.
+    """
+
+    path: str
+    kind: str
+    problems: list[str] = field(default_factory=list)
+    repairs: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def usable(self) -> bool:
+        return not self.problems
+
+    def to_text(self) -> str:
+        """A plain-text report, one fact a line."""
+        lines = [f"{Path(self.path).name} — {self.kind} layer: {'USABLE' if self.usable else 'UNUSABLE'}"]
+        for key, value in self.info.items():
+            lines.append(f"  {key}: {value}")
+        lines += [f"  problem: {p}" for p in self.problems]
+        lines += [f"  repaired: {r}" for r in self.repairs]
+        lines += [f"  warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+    def raise_if_unusable(self) -> None:
+        if self.problems:
+            raise LayerError(f"{Path(self.path).name}: {self.problems[0]}")
+
+
+def _district(reference: Any | None):
+    from .datasets import load_boundary
+
+    return load_boundary() if reference is None else reference
+
+
+def _rename_aliases(gdf, schema: LayerSchema, report: LayerReport):
+    """Rename alias columns to canonical names; report required fields still missing."""
+    renames: dict[str, str] = {}
+    cols = set(gdf.columns)
+    for spec in schema.fields:
+        if spec.name in cols:
+            continue
+        for alias in spec.aliases:
+            if alias in cols and alias not in renames:
+                renames[alias] = spec.name
+                break
+    if renames:
+        gdf = gdf.rename(columns=renames)
+        report.info["fields renamed"] = ", ".join(f"{a} → {b}" for a, b in renames.items())
+    missing = [s for s in schema.fields if s.required and s.name not in gdf.columns]
+    for spec in missing:
+        have = ", ".join(str(c) for c in gdf.columns if c != gdf.geometry.name) or "none"
+        names = " / ".join((spec.name,) + spec.aliases[:4])
+        report.problems.append(f"required field {spec.name!r} ({spec.description}) is missing: give one of {names}; "
+                               f"the layer has: {have}")
+    return gdf
+
+
+def _check_geometry(gdf, schema: LayerSchema, report: LayerReport):
+    geoms = gdf.geometry.values
+    null = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if null.any():
+        report.repairs.append(f"dropped {int(null.sum())} feature(s) with no geometry")
+        gdf = gdf[~null].copy()
+        if gdf.empty:
+            report.problems.append("every feature has an empty geometry")
+            return gdf
+    family = schema.geometry.split("|")[0]
+    allowed = _GEOM_FAMILIES[family]
+    types = set(gdf.geom_type.unique())
+    wrong = types - allowed
+    if wrong:
+        report.problems.append(
+            f"{schema.kind} layers need {family} geometries; this one has {', '.join(sorted(types))}"
+        )
+        return gdf
+    if family == "polygon":
+        invalid = ~shapely.is_valid(gdf.geometry.values)
+        if invalid.any():
+            reasons = {shapely.is_valid_reason(g).split("[")[0] for g in gdf.geometry.values[invalid][:20]}
+            fixed = shapely.make_valid(gdf.geometry.values[invalid])
+            # make_valid may return collections: keep the polygonal part only
+            fixed = np.array([_polygonal(g) for g in fixed], dtype=object)
+            gdf = gdf.copy()
+            gdf.loc[invalid, gdf.geometry.name] = fixed
+            report.repairs.append(
+                f"repaired {int(invalid.sum())} invalid polygon(s) ({'; '.join(sorted(reasons))}) with make_valid"
+            )
+            still_empty = shapely.is_empty(gdf.geometry.values)
+            if still_empty.any():
+                report.repairs.append(f"dropped {int(still_empty.sum())} polygon(s) with no area after repair")
+                gdf = gdf[~still_empty].copy()
+    return gdf
+
+
+def _polygonal(geom):
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = [g for g in getattr(geom, "geoms", []) if g.geom_type in ("Polygon", "MultiPolygon")]
+    if not parts:
+        return shapely.Polygon()
+    return shapely.union_all(parts)
+
+
+def detect_gcj02_shift(gdf, reference=None) -> dict[str, float] | None:
+    """Test whether a lon/lat layer's outline matches the district only after GCJ-02 → WGS84.
+
+    Compares the median distance from the layer's outline vertices to the reference
+    boundary before and after undoing the GCJ-02 offset. Meaningful only for layers whose
+    outline follows the district (boundaries, wall-to-wall land-use polygons).
+
+    Returns
+    -------
+    dict or None
+        ``{"before_m", "after_m", "east_m", "north_m"}`` if the layer is probably GCJ-02.
+    """
+    from .config import get_working_crs
+    from .crs import convert_gdf, offset_m
+
+    if gdf.crs is None or not gdf.crs.is_geographic:
+        return None
+    ref = _district(reference).to_crs(get_working_crs())
+    ref_line = shapely.union_all(ref.geometry.values).boundary
+    outline = shapely.union_all(shapely.make_valid(gdf.geometry.values)).boundary
+    pts = shapely.get_coordinates(outline)
+    if len(pts) == 0:
+        return None
+    step = max(1, len(pts) // 2000)
+    sample = gdf.iloc[:0].copy()
+    import geopandas as gpd
+
+    sample = gpd.GeoDataFrame(geometry=shapely.points(pts[::step]), crs=gdf.crs)
+
+    def _median(layer) -> float:
+        return float(np.median(shapely.distance(layer.to_crs(get_working_crs()).geometry.values, ref_line)))
+
+    before = _median(sample)
+    after = _median(convert_gdf(sample, "gcj02", "wgs84"))
+    if before > 150.0 and after < 0.5 * before and after < 100.0:
+        cx, cy = np.mean(pts[:, 0]), np.mean(pts[:, 1])
+        east, north = offset_m(float(cx), float(cy))
+        return {"before_m": before, "after_m": after, "east_m": east, "north_m": north}
+    return None
+
+
+def validate_vector(
+    gdf,
+    kind: str,
+    *,
+    assume_crs: str | None = None,
+    reference=None,
+    path: str = "<layer>",
+) -> tuple[Any, LayerReport]:
+    """Validate and normalise a vector layer of a given kind.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        The layer as read; not modified.
+    kind : str
+        One of :data:`kunsink.schemas.LAYER_KINDS`.
+    assume_crs : str, optional
+        CRS to use when the layer has none (never overrides a declared CRS).
+    reference : GeoDataFrame, optional
+        District boundary to check the extent against (default: Kundulun, AMap 2025).
+
+    Returns
+    -------
+    (GeoDataFrame, LayerReport)
+        The cleaned layer in the working CRS (metres), with canonical field names and
+        ``area_m2`` for polygons; and the report. If the report is unusable the frame
+        is what could be read, untransformed.
+    """
+    from .config import get_working_crs
+
+    schema = get_schema(kind)
+    report = LayerReport(path=path, kind=schema.kind)
+    report.info["features"] = len(gdf)
+    if gdf.attrs.get("encoding"):
+        report.info["attribute encoding"] = gdf.attrs["encoding"]
+    if len(gdf) == 0:
+        report.problems.append("the layer has no features")
+        return gdf, report
+    if gdf.crs is None:
+        if assume_crs:
+            gdf = gdf.set_crs(assume_crs)
+            report.warnings.append(f"no CRS in the file; assumed {assume_crs} as told")
+        else:
+            report.problems.append("no CRS (is the .prj file missing?); give the right one with --assume-crs, "
+                                   "e.g. --assume-crs EPSG:4326")
+            return gdf, report
+    report.info["CRS"] = gdf.crs.to_string()
+    gdf = _check_geometry(gdf, schema, report)
+    if report.problems:
+        return gdf, report
+    report.info["geometry"] = ", ".join(sorted(set(gdf.geom_type)))
+    gdf = _rename_aliases(gdf, schema, report)
+    if report.problems:
+        return gdf, report
+
+    shift = detect_gcj02_shift(gdf, reference)
+    if shift:
+        report.problems.append(
+            f"outline sits ≈ {shift['east_m']:.0f} m east / {shift['north_m']:.0f} m north of the reference boundary "
+            f"(median {shift['before_m']:.0f} m off, {shift['after_m']:.0f} m once shifted): probably GCJ-02 (AMap) "
+            f"labelled WGS84 — convert it: kunsink crs convert {Path(path).name} OUT --from gcj02 --to wgs84"
+        )
+        return gdf, report
+    if gdf.crs.is_geographic and (abs(gdf.total_bounds[[0, 2]]).max() > 180 or abs(gdf.total_bounds[[1, 3]]).max() > 90):
+        report.problems.append(f"coordinates {gdf.total_bounds.round(1).tolist()} are not degrees although the CRS "
+                               f"is {gdf.crs.to_string()}: the CRS label is wrong")
+        return gdf, report
+
+    work = gdf.to_crs(get_working_crs())
+    if not np.isfinite(work.total_bounds).all():
+        report.problems.append("coordinates cannot be transformed to the working CRS: wrong CRS label?")
+        return gdf, report
+    district = _district(reference).to_crs(work.crs)
+    area = shapely.union_all(district.geometry.values)
+    near = shapely.dwithin(work.geometry.values, area, OUTSIDE_TOLERANCE_M)
+    if not near.any():
+        dist_km = float(shapely.distance(shapely.union_all(work.geometry.values).centroid, area)) / 1000
+        report.problems.append(
+            f"the layer lies outside the district: its nearest feature is {dist_km:.1f} km away "
+            f"(CRS {gdf.crs.to_string()} — wrong CRS label or wrong file?)"
+        )
+        return gdf, report
+    if (~near).any():
+        report.warnings.append(f"{int((~near).sum())} of {len(work)} feature(s) lie more than "
+                               f"{OUTSIDE_TOLERANCE_M:.0f} m outside the district")
+    if schema.geometry.startswith("polygon"):
+        work["area_m2"] = work.geometry.area
+        report.info["total area"] = f"{work['area_m2'].sum() / 1e4:,.2f} ha"
+    elif schema.geometry == "line":
+        work["length_m"] = work.geometry.length
+        report.info["total length"] = f"{work['length_m'].sum() / 1e3:,.2f} km"
+    report.info["working CRS"] = work.crs.to_string()
+    work.attrs.update(gdf.attrs)
+    return work, report
+
+
+def check_raster(path: str | os.PathLike, kind: str = "landcover", *, assume_crs: str | None = None,
+                 reference=None) -> LayerReport:
+    """Check a raster layer: readable, georeferenced, integer codes for land cover, overlapping the district."""
+    import rasterio
+    from rasterio.warp import transform_bounds
+
+    from .config import get_working_crs
+
+    schema = get_schema(kind)
+    report = LayerReport(path=str(path), kind=schema.kind)
+    if "raster" not in schema.geometry:
+        report.problems.append(f"{schema.kind} layers are vector ({schema.geometry}); this is a raster")
+        return report
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such file")
+    try:
+        with rasterio.open(p) as ds:
+            report.info["size"] = f"{ds.width} × {ds.height} px, {ds.count} band(s), {ds.dtypes[0]}"
+            crs = ds.crs
+            if crs is None:
+                if not assume_crs:
+                    report.problems.append("no CRS in the raster; give the right one with --assume-crs")
+                    return report
+                crs = rasterio.crs.CRS.from_user_input(assume_crs)
+                report.warnings.append(f"no CRS in the file; assumed {assume_crs} as told")
+            report.info["CRS"] = crs.to_string()
+            report.info["pixel size"] = f"{abs(ds.transform.a):g} × {abs(ds.transform.e):g} {'degrees' if crs.is_geographic else 'm'}"
+            report.info["nodata"] = ds.nodata
+            if crs.is_geographic:
+                report.warnings.append("geographic CRS: pixel areas in degrees are never used; the raster will be "
+                                       "reprojected to the working CRS for areas")
+            if ds.nodata is None:
+                report.warnings.append("no nodata value declared: every pixel counts as data")
+            if kind == "landcover" and np.dtype(ds.dtypes[0]).kind not in "iu":
+                report.problems.append(f"land-cover codes must be integers; this raster is {ds.dtypes[0]}")
+                return report
+            # decimated read: catches corrupt blocks cheaply and yields the codes present
+            factor = max(1, int(max(ds.width, ds.height) / 1000))
+            sample = ds.read(1, out_shape=(max(1, ds.height // factor), max(1, ds.width // factor)))
+            if kind == "landcover":
+                valid = sample[sample != ds.nodata] if ds.nodata is not None else sample.ravel()
+                codes = np.unique(valid)
+                report.info["codes"] = ", ".join(str(int(c)) for c in codes[:30]) + (" …" if len(codes) > 30 else "")
+                from .landcover_guess import guess_scheme
+
+                report.info["looks like"] = guess_scheme(codes)
+            bounds = transform_bounds(crs, get_working_crs(), *ds.bounds)
+    except KunsinkError:
+        raise
+    except Exception as exc:
+        report.problems.append(f"not a readable raster (corrupt or truncated?): {str(exc).splitlines()[0]}")
+        return report
+    district = shapely.union_all(_district(reference).to_crs(get_working_crs()).geometry.values)
+    if not shapely.box(*bounds).intersects(district):
+        report.problems.append("the raster lies outside the district (wrong CRS label or wrong file?)")
+    return report
+
+
+def check_layer(path: str | os.PathLike, kind: str, *, assume_crs: str | None = None, encoding: str | None = None,
+                layer: str | None = None, reference=None) -> LayerReport:
+    """Read and check one layer file of a given kind; never raises for an unusable layer, only reports.
+
+    Reading errors (missing file, corrupt data, undecodable attributes) become the report's problem.
+    """
+    get_schema(kind)  # unknown kinds are a usage error
+    try:
+        if is_raster_path(path):
+            return check_raster(path, kind, assume_crs=assume_crs, reference=reference)
+        gdf = read_vector(path, layer=layer, encoding=encoding)
+    except (InputError, RasterError, CRSError) as exc:
+        report = LayerReport(path=str(path), kind=get_schema(kind).kind)
+        report.problems.append(str(exc))
+        return report
+    _, report = validate_vector(gdf, kind, assume_crs=assume_crs, reference=reference, path=str(path))
+    return report
+
+
+def load_layer(path: str | os.PathLike, kind: str, *, assume_crs: str | None = None, encoding: str | None = None,
+               layer: str | None = None, reference=None):
+    """Read a vector layer, validate it for ``kind`` and return it in the working CRS.
+
+    Raises
+    ------
+    LayerError
+        With the first problem found, in one line.
+    """
+    gdf = read_vector(path, layer=layer, encoding=encoding)
+    clean, report = validate_vector(gdf, kind, assume_crs=assume_crs, reference=reference, path=str(path))
+    report.raise_if_unusable()
+    clean.attrs["report"] = report
+    return clean

@@ -1,0 +1,117 @@
+"""Declared schemas for each kind of layer kunsink reads.
+
+Like InVEST's model specs, one small declaration per layer kind drives validation,
+the ``layers check`` report and the documentation. Field aliases let planners bring
+Shapefiles with Chinese attribute names (``人口``, ``名称``, 三调 ``DLBM`` …): they are
+renamed to the canonical English name on reading.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["FieldSpec", "LayerSchema", "SCHEMAS", "LAYER_KINDS", "get_schema"]
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One attribute: canonical name, accepted aliases, expected type, and whether it must be present."""
+
+    name: str
+    dtype: str  # "str", "int", "float", "bool"
+    required: bool = False
+    aliases: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class LayerSchema:
+    """What a layer of one kind must be: geometry family (or raster), fields, and purpose."""
+
+    kind: str
+    geometry: str  # "polygon", "line", "point", "raster", "polygon|raster"
+    description: str
+    fields: tuple[FieldSpec, ...] = field(default_factory=tuple)
+    outline_follows_district: bool = False  # its union outline should match the district boundary
+
+
+_NAME = FieldSpec("name", "str", aliases=("名称", "NAME", "Name", "mc", "MC", "district_name"), description="display name")
+
+SCHEMAS: dict[str, LayerSchema] = {
+    "boundary": LayerSchema(
+        "boundary", "polygon", "study-area or district boundary", (_NAME,), outline_follows_district=True
+    ),
+    "landcover": LayerSchema(
+        "landcover",
+        "polygon|raster",
+        "land-cover raster (CLCD, WorldCover, GlobeLand30 codes) or 三调 land-use polygons",
+        (
+            FieldSpec("code", "str", True, ("DLBM", "dlbm", "地类编码", "lucode", "LUCODE", "class", "CODE"),
+                      "land-use code (GB/T 21010 for 三调)"),
+            FieldSpec("class_name", "str", False, ("DLMC", "dlmc", "地类名称"), "land-use name"),
+        ),
+    ),
+    "greenspace": LayerSchema(
+        "greenspace",
+        "polygon",
+        "green spaces and parks",
+        (
+            _NAME,
+            FieldSpec("gs_type", "str", False, ("类型", "type", "TYPE", "绿地类型", "lx"), "park / green type"),
+            FieldSpec("is_park", "bool", False, ("公园", "park"), "counts as a park"),
+            FieldSpec("public_access", "bool", False, ("开放", "public", "对外开放"), "open to the public"),
+        ),
+    ),
+    "residential": LayerSchema(
+        "residential",
+        "polygon",
+        "residential neighbourhoods (小区 / 居住用地)",
+        (
+            _NAME,
+            FieldSpec("population", "float", False, ("人口", "人口数", "常住人口", "pop", "POP", "Population"),
+                      "residents (persons)"),
+        ),
+    ),
+    "network": LayerSchema(
+        "network",
+        "line",
+        "walking network: streets and paths",
+        (
+            _NAME,
+            FieldSpec("highway", "str", False, ("道路类型", "fclass", "type", "等级"), "street class"),
+        ),
+    ),
+    "mine_sites": LayerSchema(
+        "mine_sites",
+        "polygon",
+        "legacy mine parcels to treat and restore",
+        (
+            FieldSpec("site_id", "str", True, ("编号", "图斑编号", "矿山编号", "id", "ID", "bh"), "parcel id"),
+            _NAME,
+            FieldSpec("treatment_year", "int", False, ("治理年份", "年份", "year"), "planned treatment year"),
+        ),
+    ),
+    "plots": LayerSchema(
+        "plots",
+        "point",
+        "field plots with measurements",
+        (
+            FieldSpec("plot_id", "str", True, ("样地号", "样地编号", "id", "ID"), "plot id"),
+            FieldSpec("agb_t_ha", "float", False, ("地上生物量", "agb", "AGB"), "above-ground biomass (t/ha)"),
+        ),
+    ),
+}
+
+LAYER_KINDS: tuple[str, ...] = tuple(SCHEMAS)
+
+
+def get_schema(kind: str) -> LayerSchema:
+    """The schema for a layer kind, or a one-line :class:`~kunsink.errors.LayerError` listing the kinds."""
+    from .errors import LayerError
+
+    key = kind.strip().lower().replace("-", "_")
+    if key in ("mines", "mine"):
+        key = "mine_sites"
+    if key not in SCHEMAS:
+        raise LayerError(f"unknown layer kind {kind!r}; use one of: {', '.join(LAYER_KINDS)}")
+    return SCHEMAS[key]

@@ -1,0 +1,168 @@
+"""Layer reading and validation: the bad-input corpus, each with its clear error or repair."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+import badinputs as bad
+from kunsink.cli import main
+from kunsink.errors import InputError, LayerError
+from kunsink.layers import check_layer, load_layer
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def _cli(capsys, *args) -> tuple[int, str, str]:
+    code = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def _one_error_line(err: str) -> str:
+    lines = [ln for ln in err.strip().splitlines() if ln]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("kunsink: error: ")
+    assert "Traceback" not in err
+    return lines[0]
+
+
+CASES = [
+    # builder, kind, expected words in the one-line error
+    (bad.missing_crs_shp, "greenspace", "no CRS"),
+    (bad.gcj02_labelled_wgs84_geojson, "boundary", "probably GCJ-02"),
+    (bad.empty_file, "greenspace", "empty"),
+    (bad.empty_layer_gpkg, "greenspace", "no features"),
+    (bad.wrong_geometry_gpkg, "greenspace", "need polygon geometries"),
+    (bad.missing_field_mines_gpkg, "mine_sites", "required field 'site_id'"),
+    (bad.corrupt_tif, "landcover", "not a readable raster"),
+    (bad.gbk_with_utf8_cpg, "greenspace", "--encoding gbk"),
+    (bad.outside_district_gpkg, "greenspace", "outside the district"),
+]
+
+
+@pytest.mark.parametrize("builder,kind,words", CASES, ids=[c[0].__name__ for c in CASES])
+def test_bad_input_gives_one_line_and_exit_2(tmp_path, capsys, builder, kind, words):
+    path = builder(tmp_path)
+    before = _digest(tmp_path)
+    code, out, err = _cli(capsys, "layers", "check", path, "--kind", kind)
+    assert code == 2
+    line = _one_error_line(err)
+    assert words in line, line
+    assert "UNUSABLE" in out
+    assert _digest(tmp_path) == before  # inputs untouched, nothing written
+
+
+UNCONVERTIBLE = [bad.empty_file, bad.empty_layer_gpkg, bad.gbk_with_utf8_cpg, bad.corrupt_tif]
+
+
+@pytest.mark.parametrize("builder", UNCONVERTIBLE, ids=[b.__name__ for b in UNCONVERTIBLE])
+def test_bad_input_to_crs_convert_leaves_no_output(tmp_path, capsys, builder):
+    path = builder(tmp_path)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    target = out_dir / ("fixed.tif" if path.suffix == ".tif" else "fixed.gpkg")
+    code, _, err = _cli(capsys, "crs", "convert", path, target, "--from", "gcj02", "--to", "wgs84")
+    assert code == 2
+    _one_error_line(err)
+    assert list(out_dir.iterdir()) == []
+
+
+def test_projected_raster_refused_by_convert(tmp_path, capsys):
+    path = bad.projected_tif(tmp_path)
+    code, _, err = _cli(capsys, "crs", "convert", path, tmp_path / "x.tif", "--from", "gcj02", "--to", "wgs84")
+    assert code == 2
+    _one_error_line(err)
+    assert not (tmp_path / "x.tif").exists()
+
+
+def test_missing_crs_with_assume_crs_is_usable(tmp_path):
+    report = check_layer(bad.missing_crs_shp(tmp_path), "greenspace", assume_crs="EPSG:4326")
+    assert report.usable, report.to_text()
+    assert any("assumed EPSG:4326" in w for w in report.warnings)
+
+
+def test_gcj02_flag_then_convert_then_usable(tmp_path, capsys):
+    src = bad.gcj02_labelled_wgs84_geojson(tmp_path)
+    code, out, _ = _cli(capsys, "layers", "check", src, "--kind", "boundary")
+    assert code == 2 and "kunsink crs convert" in out
+    fixed = tmp_path / "fixed.gpkg"
+    code, out, _ = _cli(capsys, "crs", "convert", src, fixed, "--from", "gcj02", "--to", "wgs84")
+    assert code == 0
+    code, out, _ = _cli(capsys, "layers", "check", fixed, "--kind", "boundary")
+    assert code == 0, out
+    assert "USABLE" in out
+
+
+def test_self_intersection_is_repaired_and_counted(tmp_path):
+    path = bad.self_intersecting_gpkg(tmp_path)
+    gdf = load_layer(path, "greenspace")
+    report = gdf.attrs["report"]
+    assert any("repaired 1 invalid polygon" in r for r in report.repairs), report.repairs
+    assert gdf.geometry.is_valid.all()
+    assert (gdf["area_m2"] > 0).all()
+
+
+def test_gbk_without_cpg_is_decoded(tmp_path):
+    gdf = load_layer(bad.gbk_without_cpg(tmp_path), "residential")
+    assert gdf.attrs["encoding"] == "gbk"
+    assert gdf["name"].iloc[0] == "测试公园0"  # 名称 → name
+    assert list(gdf["population"]) == [50, 150, 250]  # 人口 → population
+
+
+def test_explicit_encoding_overrides_wrong_cpg(tmp_path):
+    gdf = load_layer(bad.gbk_with_utf8_cpg(tmp_path), "greenspace", encoding="gbk")
+    assert gdf["name"].iloc[1] == "测试公园1"
+
+
+def test_zipped_shapefile(tmp_path):
+    gdf = load_layer(bad.gbk_zip(tmp_path), "greenspace")
+    assert len(gdf) == 3 and gdf.crs.to_epsg() == 4546
+
+
+def test_script_name_is_kept_verbatim_in_data(tmp_path):
+    """Layers keep text as it is; escaping happens where HTML is written (see test_maps)."""
+    gdf = load_layer(bad.script_name_geojson(tmp_path), "greenspace")
+    assert gdf["name"].iloc[0] == '<script>alert("x")</script>绿地'
+
+
+def test_load_layer_raises_one_line(tmp_path):
+    with pytest.raises(LayerError) as info:
+        load_layer(bad.wrong_geometry_gpkg(tmp_path), "greenspace")
+    assert "\n" not in str(info.value)
+    with pytest.raises(InputError):
+        load_layer(bad.empty_file(tmp_path), "greenspace")
+
+
+def test_unknown_kind_and_missing_file(tmp_path, capsys):
+    code, _, err = _cli(capsys, "layers", "check", tmp_path / "nope.gpkg", "--kind", "parks")
+    assert code == 2 and "unknown layer kind" in _one_error_line(err)
+    code, _, err = _cli(capsys, "layers", "check", tmp_path / "nope.gpkg", "--kind", "greenspace")
+    assert code == 2 and "no such file" in _one_error_line(err)
+
+
+def test_landcover_raster_report(tmp_path):
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from kunsink.datasets import load_boundary
+
+    x0, y0, x1, y1 = load_boundary().total_bounds
+    p = tmp_path / "lc.tif"
+    with rasterio.open(p, "w", driver="GTiff", width=100, height=100, count=1, dtype="uint8", crs="EPSG:4546",
+                       transform=from_origin(x0, y1, 200, 200), nodata=0) as ds:
+        ds.write(np.tile(np.array([10, 20, 30, 40, 50], dtype="uint8"), (100, 20))[None])
+    report = check_layer(p, "landcover")
+    assert report.usable, report.to_text()
+    assert "WorldCover" in report.info["looks like"]
+
+
+def test_debug_shows_traceback(tmp_path):
+    with pytest.raises(Exception):
+        main(["--debug", "crs", "convert", str(tmp_path / "nope.gpkg"), str(tmp_path / "o.gpkg"),
+              "--from", "gcj02", "--to", "wgs84"])
