@@ -97,16 +97,23 @@ def _as_arrays(lon: object, lat: object) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _invert(forward, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Solve forward(x) = target by fixed-point iteration (the Jacobian is ≈ identity)."""
-    x, y = lon.copy(), lat.copy()
+    """Solve forward(x) = target by fixed-point iteration (the Jacobian is ≈ identity).
+
+    Each pass recomputes only the points not yet within tolerance.
+    """
+    x, y = lon.astype("float64", copy=True).ravel(), lat.astype("float64", copy=True).ravel()
+    tx, ty = lon.ravel(), lat.ravel()
+    active = np.arange(x.size)
     for _ in range(_MAX_ITER):
-        fx, fy = forward(x, y)
-        ex, ey = fx - lon, fy - lat
-        x = x - ex
-        y = y - ey
-        if np.all(np.abs(ex) < _TOL_DEG) and np.all(np.abs(ey) < _TOL_DEG):
+        fx, fy = forward(x[active], y[active])
+        ex, ey = fx - tx[active], fy - ty[active]
+        x[active] -= ex
+        y[active] -= ey
+        keep = (np.abs(ex) >= _TOL_DEG) | (np.abs(ey) >= _TOL_DEG)
+        active = active[keep]
+        if active.size == 0:
             break
-    return x, y
+    return x.reshape(lon.shape), y.reshape(lat.shape)
 
 
 def wgs84_to_gcj02(lon: object, lat: object) -> tuple[np.ndarray, np.ndarray]:
