@@ -24,11 +24,13 @@ venv install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test chromium
 
-# Debian's chromium for the browser test (needs root or sudo; never downloads a browser build).
+# Debian's chromium (and a CJK font for readable screenshots) for the browser test;
+# needs root or sudo; never downloads a browser build.
+APT_PKGS := chromium fonts-wqy-microhei
 chromium:
-	@if command -v chromium >/dev/null 2>&1; then echo "chromium: $$(command -v chromium)"; \
-	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	elif command -v sudo >/dev/null 2>&1; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	@if command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi wqy; then echo "chromium: $$(command -v chromium)"; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PKGS) >/dev/null; \
+	elif command -v sudo >/dev/null 2>&1; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PKGS) >/dev/null; \
 	else echo "chromium missing and no root: the browser test will be skipped"; fi
 
 demo: $(VENV)/.installed

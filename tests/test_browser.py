@@ -1,0 +1,170 @@
+"""Open an overview map in headless Chromium with the network cut off, and check it really works.
+
+Needs Debian's /usr/bin/chromium and the playwright Python package (never a downloaded
+browser). Skipped when either is missing, unless KUNSINK_REQUIRE_BROWSER=1 (then it fails).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import HOSTILE_NAME
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+PARK = "#1f8a3c"  # park fill colour in kunsink.maps.overview
+
+
+def _browser_or_skip():
+    reasons = []
+    if not CHROMIUM.exists():
+        reasons.append(f"{CHROMIUM} is not installed")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        reasons.append("the playwright Python package is not installed")
+        sync_playwright = None
+    if reasons:
+        message = "browser test needs " + "; ".join(reasons)
+        if os.environ.get("KUNSINK_REQUIRE_BROWSER") == "1":
+            pytest.fail(message + " (KUNSINK_REQUIRE_BROWSER=1)")
+        pytest.skip(message)
+    return sync_playwright
+
+
+@pytest.fixture(scope="module")
+def page_of():
+    """Yield a function opening a local HTML file in a fresh offline page; collects what happened."""
+    sync_playwright = _browser_or_skip()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        opened = []
+
+        def open_page(path: Path):
+            events = {"remote": [], "dialogs": [], "errors": []}
+            page = browser.new_page(viewport={"width": 1280, "height": 860})
+
+            def gate(route):
+                url = route.request.url
+                if url.startswith(("file://", "data:")):
+                    route.continue_()
+                else:
+                    events["remote"].append(url)
+                    route.abort()
+
+            page.route("**/*", gate)
+            page.on("request", lambda r: r.url.startswith(("http:", "https:", "ws:", "wss:"))
+                    and events["remote"].append(r.url))
+            page.on("dialog", lambda d: (events["dialogs"].append(d.message), d.dismiss()))
+            page.on("pageerror", lambda e: events["errors"].append(str(e)))
+            page.goto(path.resolve().as_uri())
+            page.wait_for_selector(".leaflet-container", timeout=10_000)
+            page.wait_for_timeout(300)
+            opened.append(page)
+            return page, events
+
+        yield open_page
+        for page in opened:
+            page.close()
+        browser.close()
+
+
+def _feature_point(page, needle: str) -> tuple[float, float]:
+    """Page coordinates of the centre of the vector feature whose tooltip holds ``needle``."""
+    return tuple(page.evaluate(
+        """(needle) => {
+            const map = Object.keys(window).filter(k => k.startsWith('map_')).map(k => window[k])
+                .find(v => v && v.latLngToContainerPoint);
+            let found = null;
+            map.eachLayer(l => {
+                const t = l.feature && l.feature.properties && l.feature.properties._t;
+                if (!found && t && JSON.stringify(t).includes(needle)) { found = l; }
+            });
+            const p = map.latLngToContainerPoint(found.getBounds().getCenter());
+            const box = map.getContainer().getBoundingClientRect();
+            return [box.left + p.x, box.top + p.y];
+        }""",
+        needle,
+    ))
+
+
+def test_overview_map_works_offline(page_of, map_scene, tmp_path):
+    from kunsink.maps import overview_map, save_map
+
+    path = save_map(overview_map(map_scene), tmp_path / "overview.html")
+    page, events = page_of(path)
+
+    assert page.locator(".leaflet-container").count() == 1
+    paths = page.locator("path.leaflet-interactive")
+    total = paths.count()
+    assert total > 0
+    assert page.locator("img.leaflet-image-layer").count() == 1
+    labels = [t.strip() for t in page.locator(".leaflet-control-layers-overlays label").all_inner_texts()]
+    for name in ("土地覆盖 Land cover (CLCD)", "行政边界 District boundary", "绿地 Green space",
+                 "居住区 Residential areas", "道路网络 Street network", "矿山 Mine sites"):
+        assert name in labels
+
+    # Switching a layer off removes its paths from the DOM; switching it on restores them.
+    parks = page.locator(f'path.leaflet-interactive[fill="{PARK}"]')
+    assert parks.count() == 3
+    toggle = page.locator(".leaflet-control-layers-overlays label", has_text="绿地 Green space").locator("input")
+    toggle.uncheck()
+    assert parks.count() == 0 and paths.count() == total - 4
+    toggle.check()
+    assert parks.count() == 3 and paths.count() == total
+    # The street network starts off; its legend-free toggle works too.
+    network = page.locator(".leaflet-control-layers-overlays label", has_text="道路网络").locator("input")
+    assert not network.is_checked()
+    network.check()
+    assert paths.count() > total
+    network.uncheck()
+
+    # The hostile name shows as literal text in the tooltip and never runs.
+    x, y = _feature_point(page, "alert(&quot;x&quot;)")
+    page.mouse.move(x, y)
+    tooltip = page.locator(".leaflet-tooltip")
+    tooltip.wait_for(state="visible", timeout=5_000)
+    assert HOSTILE_NAME in tooltip.inner_text()
+    assert tooltip.locator("script").count() == 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "overview_tooltip.png"))
+    page.mouse.click(x, y)
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for(state="visible", timeout=5_000)
+    assert HOSTILE_NAME in popup.inner_text()
+    assert "</script><script>alert(1)</script>" in popup.inner_text()
+    page.locator(".leaflet-popup-close-button").click()
+    page.mouse.move(5, 400)
+    page.wait_for_timeout(200)
+
+    assert page.locator("#kunsink-synthetic-notice").is_visible()
+    assert "Synthetic demo data" in page.locator("#kunsink-synthetic-notice").inner_text()
+    legend = page.locator("#kunsink-legend")
+    assert legend.is_visible() and "耕地 Cropland" in legend.inner_text()
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "overview.png"))
+
+    assert events["dialogs"] == []
+    assert events["errors"] == []
+    assert events["remote"] == [], f"page tried the network: {events['remote'][:3]}"
+
+
+def test_legend_follows_layer_toggle(page_of, map_scene, tmp_path):
+    from kunsink.maps import overview_map, save_map
+
+    path = save_map(overview_map({k: map_scene[k] for k in ("landcover", "boundary")}), tmp_path / "lc.html")
+    page, events = page_of(path)
+    section = page.locator('#kunsink-legend .kz-section[data-layer="土地覆盖 Land cover (CLCD)"]')
+    assert section.is_visible()
+    page.locator(".leaflet-control-layers-overlays label", has_text="土地覆盖").locator("input").uncheck()
+    assert not section.is_visible()
+    assert page.locator("img.leaflet-image-layer").count() == 0
+    assert events["errors"] == [] and events["remote"] == []
