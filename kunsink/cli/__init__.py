@@ -43,11 +43,17 @@ def _root(
 
 
 def _register() -> None:
-    from . import crs_cmd, demo_cmd, layers_cmd
+    from . import carbon_cmd, crs_cmd, demo_cmd, layers_cmd
 
     app.add_typer(crs_cmd.app, name="crs")
     app.add_typer(layers_cmd.app, name="layers")
     demo_cmd.register(app)
+    carbon_cmd.register(app)
+    try:
+        from . import scene_cmd
+    except ImportError:  # pragma: no cover - the scene generator is optional at import time
+        return
+    app.add_typer(scene_cmd.app, name="scene")
 
 
 _register()

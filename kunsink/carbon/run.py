@@ -1,0 +1,500 @@
+"""The carbon model end to end: read inputs, two chunked passes, uncertainty, value, write outputs.
+
+This is the I/O edge of :mod:`kunsink.carbon`; the arithmetic lives in :mod:`.stocks`,
+:mod:`.uncertainty` and :mod:`.valuation`. ``kunsink carbon`` and notebooks call
+:func:`run_carbon`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ConfigError, InputError, RasterError
+from ..landcover import CLASS_NAMES_ZH, KUNSINK_CLASSES, scheme_mapping
+from .densities import POOLS, default_density_table, read_density_table, unverified_pools, validate_density_table
+from .stocks import (ClassStats, change_array, check_codes, class_statistics, class_table, pool_totals,
+                     reduce_zone_sums, stock_arrays, transition_counts, zone_sum_tasks, zone_totals)
+from .uncertainty import PoolAreas, approach1, monte_carlo
+from .valuation import valuation_constant
+
+__all__ = ["CarbonResult", "run_carbon", "MGC_TO_TCO2E"]
+
+#: Mg C → t CO2e (44/12).
+MGC_TO_TCO2E = 44.0 / 12.0
+
+
+@dataclass
+class CarbonResult:
+    """What :func:`run_carbon` produced: the summary, tables, and written files."""
+
+    summary: dict[str, Any]
+    classes: pd.DataFrame
+    zones: pd.DataFrame | None
+    files: list[Path] = field(default_factory=list)
+    mc: dict[str, np.ndarray] | None = None
+
+
+class _ZoneRasterizer:
+    """Rasterises zone polygons into any window of the land-cover grid (picklable for dask workers)."""
+
+    def __init__(self, geoms_wkb: list[bytes], transform, shape: tuple[int, int]):
+        self.geoms_wkb = geoms_wkb
+        self.transform = transform
+        self.shape = shape
+
+    def __call__(self, window: tuple[int, int], shape: tuple[int, int]) -> np.ndarray:
+        import shapely
+        from rasterio.features import rasterize
+        from rasterio.windows import Window
+        from rasterio.windows import transform as win_transform
+
+        row, col = window
+        t = win_transform(Window(col, row, shape[1], shape[0]), self.transform)
+        geoms = shapely.from_wkb(self.geoms_wkb)
+        return rasterize(((g, i + 1) for i, g in enumerate(geoms)), out_shape=shape, transform=t, fill=0,
+                         dtype="uint32")
+
+
+def _open_lc(path: Path, workdir: Path, chunks: int, notes: list[str]):
+    from ..rasters import open_raster, warp_to_working_crs
+
+    lc = open_raster(path, chunks)
+    if np.dtype(lc.dtype).kind not in "iu":
+        raise RasterError(f"{path.name}: land-cover codes must be integers; this raster is {lc.dtype}")
+    if lc.rio.crs.is_geographic:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            lc = warp_to_working_crs(path, workdir, chunks)
+        notes += [str(w.message) for w in caught]
+    return lc
+
+
+def _prepare_zones(zones_path, zone_field: str | None, lc, notes: list[str]):
+    import shapely
+
+    from ..io import read_vector
+
+    gdf = read_vector(zones_path)
+    if gdf.empty:
+        raise InputError(f"{Path(zones_path).name}: the zones layer has no features")
+    if gdf.crs is None:
+        raise InputError(f"{Path(zones_path).name}: the zones layer has no CRS")
+    if zone_field is None:
+        zone_field = next((c for c in ("name", "名称", "zone", "NAME") if c in gdf.columns), None)
+    if zone_field is None or zone_field not in gdf.columns:
+        have = ", ".join(c for c in gdf.columns if c != gdf.geometry.name)
+        raise InputError(f"zone field {zone_field!r} not in {Path(zones_path).name}; it has: {have}")
+    if gdf.crs != lc.rio.crs:
+        notes.append(f"zones reprojected from {gdf.crs.to_string()} to the land-cover CRS {lc.rio.crs.to_string()}")
+        gdf = gdf.to_crs(lc.rio.crs)
+    gdf = gdf[~(gdf.geometry.is_empty | gdf.geometry.isna())]
+    extent = shapely.box(*lc.rio.bounds())
+    hits = gdf.geometry.intersects(extent)
+    if not hits.any():
+        raise InputError(f"no zone of {Path(zones_path).name} overlaps the land-cover raster "
+                         "(wrong CRS label or wrong file?)")
+    if (~hits).any():
+        notes.append(f"{int((~hits).sum())} zone(s) lie outside the land-cover raster and have no stock")
+    names = gdf[zone_field].astype(str).tolist()
+    fn = _ZoneRasterizer([shapely.to_wkb(g) for g in shapely.make_valid(gdf.geometry.values)], lc.rio.transform(),
+                         lc.shape)
+    return fn, names, gdf
+
+
+def _pool_areas(stats: ClassStats, mapping) -> PoolAreas:
+    codes = stats.counts.index.get_level_values("code").to_numpy()
+    cls = codes if mapping is None else np.array([mapping[int(c)] for c in codes])
+    px_ha = stats.pixel_area_m2 / 1e4
+    areas = {}
+    fixed = {}
+    for pool in POOLS:
+        n = stats.counts.to_numpy() - (stats.override_count[pool].to_numpy() if pool in stats.override_count else 0)
+        areas[pool] = pd.Series(n * px_ha).groupby(cls).sum()
+        fixed[pool] = float(stats.override_sum[pool].sum() * px_ha) if pool in stats.override_sum else 0.0
+    return PoolAreas(pd.DataFrame(areas), fixed)
+
+
+def _source_flag(*tag_dicts: dict[str, str]) -> str:
+    return "synthetic" if any(t.get("source") == "synthetic" for t in tag_dicts if t) else "user data"
+
+
+def run_carbon(
+    landcover: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    alt: str | os.PathLike | None = None,
+    scheme: str | None = None,
+    reclass: str | os.PathLike | None = None,
+    densities: str | os.PathLike | pd.DataFrame | None = None,
+    pool_rasters: dict[str, str | os.PathLike] | None = None,
+    alt_pool_rasters: dict[str, str | os.PathLike] | None = None,
+    zones: str | os.PathLike | None = None,
+    zone_field: str | None = None,
+    years: tuple[int, int] | None = None,
+    price: float | None = None,
+    discount_pct: float = 0.0,
+    price_change_pct: float = 0.0,
+    mc: int = 0,
+    seed: int = 0,
+    correlate_dates: bool = True,
+    chunks: int = 1024,
+    scheduler: str | Any | None = None,
+    write_rasters: bool = True,
+) -> CarbonResult:
+    """Carbon stocks of a land-cover raster (and an alternate date): maps, totals, change, value, uncertainty.
+
+    Parameters
+    ----------
+    landcover, alt : path
+        Integer land-cover GeoTIFFs on identical grids, projected in metres (a geographic raster is
+        reprojected to the working CRS with a warning; pixel areas in degrees are never used).
+    out_dir : path
+        Output folder; written atomically (a failed run leaves no partial folder).
+    scheme : {"clcd", "worldcover", "globeland30", "custom", "none"}, optional
+        How raster codes map to the table's ``lucode``. Default: ``clcd`` with the default table,
+        ``none`` (raster values are lucodes, as InVEST) with a user table.
+    densities : path or DataFrame, optional
+        InVEST-style density table (Mg C/ha); default kunsink's Kundulun table.
+    pool_rasters, alt_pool_rasters : dict pool -> path, optional
+        Density rasters (Mg C/ha) overriding the table where they have data.
+    zones, zone_field : path, str
+        Polygons for per-zone totals (reprojected to the raster's CRS if needed).
+    years, price, discount_pct, price_change_pct
+        Valuation as InVEST: NPV per Mg C of change = :func:`valuation_constant`.
+    mc : int
+        Monte Carlo iterations (0 = none). ``correlate_dates`` draws one density per class for both dates.
+    chunks : int
+        Chunk size in pixels (a multiple of 256).
+    scheduler : str or distributed.Client, optional
+        Address of a dask.distributed scheduler (``tcp://host:8786``) or a Client.
+
+    Returns
+    -------
+    CarbonResult
+    """
+    from ..io import atomic_dir
+    from ..rasters import grid_difference, open_raster, pixel_area_m2, warp_to_grid
+
+    if chunks % 512:
+        raise ConfigError(f"chunks must be a multiple of 512 pixels; got {chunks}")
+    lc_path = Path(landcover)
+    for p in [lc_path] + ([Path(alt)] if alt else []):
+        if not p.exists():
+            raise InputError(f"{p}: no such file")
+    if lc_path.suffix.lower() not in (".tif", ".tiff", ".vrt"):
+        raise InputError(f"{lc_path.name}: land cover must be a GeoTIFF here; for 三调 polygons use "
+                         "kunsink.carbon.vector.run_carbon_polygons (kunsink carbon --landcover X.gpkg)")
+    if price is not None and years is None:
+        raise ConfigError("valuation needs --years BASE ALT as well as --price")
+    if years is not None and alt is None:
+        raise ConfigError("valuation needs an alternate land cover (--alt)")
+
+    if isinstance(densities, pd.DataFrame):
+        table = validate_density_table(densities.reset_index() if "lucode" not in densities.columns
+                                       and densities.index.name == "lucode" else densities)
+    elif densities is not None:
+        table = read_density_table(densities)
+    else:
+        table = default_density_table()
+    if scheme is None:
+        scheme = "clcd" if densities is None else "none"
+    mapping = scheme_mapping(scheme, reclass)
+    names = {int(k): str(v) for k, v in table["name"].items()} if "name" in table.columns else \
+        {k: v for k, v in KUNSINK_CLASSES.items()}
+
+    client = _client(scheduler)
+    notes: list[str] = []
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".kunsink-carbon-", dir=out_dir.parent))
+    try:
+        lc = _open_lc(lc_path, work, chunks, notes)
+        lc_alt = _open_lc(Path(alt), work, chunks, notes) if alt else None
+        if lc_alt is not None:
+            diff = grid_difference(lc, lc_alt)
+            if diff:
+                raise RasterError(f"baseline and alternate land cover are on different grids ({diff}); "
+                                  "align them first (same CRS, extent and pixel size)")
+
+        def _overrides(spec):
+            out = {}
+            for pool, path in (spec or {}).items():
+                if pool not in POOLS:
+                    raise ConfigError(f"unknown pool {pool!r}; use one of {', '.join(POOLS)}")
+                arr = open_raster(path, chunks)
+                if grid_difference(arr, lc):
+                    notes.append(f"{Path(path).name} resampled (bilinear) onto the land-cover grid for {pool}")
+                    arr = warp_to_grid(path, lc, work, "bilinear", chunks)
+                out[pool] = arr
+            return out
+
+        ov_bas = _overrides(pool_rasters)
+        ov_alt = _overrides(alt_pool_rasters if alt_pool_rasters is not None else pool_rasters) if lc_alt is not None else {}
+
+        zones_fn = zone_names = None
+        if zones is not None:
+            zones_fn, zone_names, _ = _prepare_zones(zones, zone_field, lc, notes)
+
+        area_px = pixel_area_m2(lc)
+        stats = class_statistics(lc, ov_bas, zones_fn, area_px, client)
+        stats_alt = class_statistics(lc_alt, ov_alt, zones_fn, area_px, client) if lc_alt is not None else None
+        codes = stats.counts.index.get_level_values("code").to_numpy()
+        if stats_alt is not None:
+            codes = np.union1d(codes, stats_alt.counts.index.get_level_values("code").to_numpy())
+        if codes.size == 0:
+            raise RasterError(f"{lc_path.name} has no land-cover pixels (all nodata)")
+        check_codes(codes, table, mapping)
+
+        const = None
+        if years is not None and price is not None:
+            const = valuation_constant(price, years[0], years[1], discount_pct, price_change_pct)
+        trans = None
+        if lc_alt is not None:
+            trans = _class_transitions(transition_counts(lc, lc_alt, client), mapping, area_px)
+
+        files: list[Path] = []
+        with atomic_dir(out_dir) as tmp_out:
+            change_by_zone = None
+            if write_rasters:
+                files, change_by_zone = _write_rasters(lc, lc_alt, table, mapping, codes, ov_bas, ov_alt, const,
+                                                       tmp_out, _source_flag(lc.attrs.get("tags", {})), client,
+                                                       zones_fn)
+            elif lc_alt is not None:
+                bas_a = stock_arrays(lc, table, mapping, codes, ov_bas)["c_storage"]
+                alt_a = stock_arrays(lc_alt, table, mapping, codes, ov_alt)["c_storage"]
+                parts = _compute_tasks(client, zone_sum_tasks(change_array(bas_a, alt_a), zones_fn))
+                change_by_zone = reduce_zone_sums(parts)
+            if change_by_zone is not None:
+                change_by_zone = change_by_zone * area_px / 1e4  # Σ Mg C/ha × ha per pixel
+            per_bas = pool_totals(stats, table, mapping)
+            per_alt = pool_totals(stats_alt, table, mapping) if stats_alt is not None else None
+            summary, classes, zones_df = _summarise(per_bas, per_alt, mapping, names, zone_names, change_by_zone)
+            summary["pixel_area_m2"] = area_px
+            summary["landcover"] = str(lc_path)
+            summary["alt_landcover"] = str(alt) if alt else None
+            summary["scheme"] = scheme
+            summary["density_table"] = table.attrs.get("path", table.attrs.get("name", "given"))
+            summary["unverified_densities"] = {names.get(k, str(k)): v for k, v in unverified_pools(table).items()
+                                               if k in set(classes.index)}
+            tags_bas = lc.attrs.get("tags", {})
+            tags_alt = lc_alt.attrs.get("tags", {}) if lc_alt is not None else {}
+            summary["data_source"] = _source_flag(tags_bas, tags_alt)
+            summary["notes"] = notes
+            if const is not None:
+                summary["valuation"] = {"price_per_mgc": price, "year_base": years[0], "year_alt": years[1],
+                                        "discount_rate_pct": discount_pct, "price_change_pct": price_change_pct,
+                                        "value_per_mgc_change": const, "npv_total": summary["change_mgc"] * const}
+            if not any(f"{p}_low" in table.columns for p in POOLS):
+                notes.append("the density table has no _low/_high ranges: uncertainty is zero by construction")
+            a_bas = _pool_areas(stats, mapping)
+            a_alt = _pool_areas(stats_alt, mapping) if stats_alt is not None else None
+            summary["ipcc_approach1"] = approach1(table, a_bas, a_alt, correlate_dates, trans)
+            mc_out = None
+            if mc:
+                mc_out = monte_carlo(table, a_bas, a_alt, mc, seed, correlate_dates, trans,
+                                     summary.get("change_mgc"), frozenset(ov_bas) | frozenset(ov_alt))
+                summary["monte_carlo"] = {"iterations": mc, "seed": seed, "correlate_dates": correlate_dates,
+                                          "raster_pools_held_fixed": sorted(set(ov_bas) | set(ov_alt))}
+                _mc_summary(summary, mc_out)
+            _write_tables(tmp_out, summary, classes, zones_df, trans, names)
+        files = [out_dir / f.name for f in files] + [out_dir / n for n in ("summary.json", "summary.csv", "classes.csv")]
+        if zones_df is not None:
+            files.append(out_dir / "zones.csv")
+        if trans is not None:
+            files.append(out_dir / "transitions.csv")
+        return CarbonResult(summary, classes, zones_df, files, mc_out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        if client is not None and client is not scheduler:
+            client.close()
+
+
+def _class_transitions(counts: pd.Series, mapping, area_px: float) -> pd.Series:
+    """Pixel transitions (code → code) as area (ha) per (class, class)."""
+    codes = counts.index.get_level_values(0).to_numpy()
+    codes_alt = counts.index.get_level_values(1).to_numpy()
+    if mapping is not None:
+        codes = np.array([mapping[int(c)] for c in codes])
+        codes_alt = np.array([mapping[int(c)] for c in codes_alt])
+    s = pd.Series(counts.to_numpy() * area_px / 1e4,
+                  index=pd.MultiIndex.from_arrays([codes, codes_alt], names=["lucode", "lucode_alt"]))
+    return s.groupby(level=[0, 1]).sum()
+
+
+def _mc_summary(summary: dict[str, Any], mc_out: dict[str, np.ndarray]) -> None:
+    for key, vals in mc_out.items():
+        stem = key[:-4]  # strip _mgc
+        summary[f"{stem}_ci95_low_mgc"] = float(np.percentile(vals, 2.5))
+        summary[f"{stem}_ci95_high_mgc"] = float(np.percentile(vals, 97.5))
+        summary[f"{stem}_mc_mean_mgc"] = float(np.mean(vals))
+    summary["ci95_low_mgc"] = summary["total_ci95_low_mgc"]
+    summary["ci95_high_mgc"] = summary["total_ci95_high_mgc"]
+
+
+def _compute_tasks(client, tasks: list) -> list:
+    if client is not None:
+        return client.gather(client.compute(tasks))
+    import dask
+
+    return list(dask.compute(*tasks))
+
+
+def _client(scheduler):
+    if scheduler is None:
+        return None
+    if hasattr(scheduler, "compute"):
+        return scheduler
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ConfigError("--scheduler needs the 'distributed' package (pip install 'kunsink[distributed]')") from None
+    try:
+        return Client(str(scheduler), timeout="10s", set_as_default=False)
+    except Exception as exc:
+        raise ConfigError(f"cannot reach the dask scheduler at {scheduler}: {str(exc).splitlines()[0]}") from None
+
+
+def _summarise(per_bas: pd.DataFrame, per_alt: pd.DataFrame | None, mapping, names: dict[int, str],
+               zone_names: list[str] | None, change_by_zone: pd.Series | None = None):
+    """Summary dict, class table and zone table. ``change_by_zone`` (Mg C, by zone number) is the sum of
+    the change map, i.e. over pixels with data at both dates, as InVEST reports it; without it the change
+    is the difference of the two totals."""
+    cls_bas = class_table(per_bas, mapping, names)
+    summary: dict[str, Any] = {
+        "units": "Mg C (stocks), ha (areas), t CO2e",
+        "total_mgc": float(cls_bas["total"].sum()),
+        "pools_mgc": {p: float(cls_bas[p].sum()) for p in POOLS},
+        "area_ha": float(cls_bas["area_ha"].sum()),
+    }
+    summary["total_tco2e"] = summary["total_mgc"] * MGC_TO_TCO2E
+    classes = cls_bas.rename(columns={p: f"{p}_mgc" for p in POOLS} | {"total": "total_mgc"})
+    if per_alt is not None:
+        cls_alt = class_table(per_alt, mapping, names)
+        summary["total_alt_mgc"] = float(cls_alt["total"].sum())
+        summary["pools_alt_mgc"] = {p: float(cls_alt[p].sum()) for p in POOLS}
+        summary["total_alt_tco2e"] = summary["total_alt_mgc"] * MGC_TO_TCO2E
+        summary["change_mgc"] = (float(change_by_zone.sum()) if change_by_zone is not None
+                                 else summary["total_alt_mgc"] - summary["total_mgc"])
+        summary["change_tco2e"] = summary["change_mgc"] * MGC_TO_TCO2E
+        alt = cls_alt.rename(columns={p: f"{p}_alt_mgc" for p in POOLS} | {"total": "total_alt_mgc",
+                                                                            "area_ha": "area_alt_ha"})
+        classes = classes.join(alt.drop(columns="name"), how="outer")
+        classes["name"] = [names.get(int(c), str(c)) for c in classes.index]
+        classes = classes.fillna(0.0)
+        classes["stock_difference_mgc"] = classes["total_alt_mgc"] - classes["total_mgc"]
+    zones_df = None
+    if zone_names is not None:
+        z = zone_totals(per_bas, zone_names).rename(columns={p: f"{p}_mgc" for p in POOLS} | {"total": "total_mgc"})
+        if per_alt is not None:
+            za = zone_totals(per_alt, zone_names)[["total", "area_ha"]].rename(
+                columns={"total": "total_alt_mgc", "area_ha": "area_alt_ha"})
+            z = z.join(za, how="outer").fillna(0.0)
+            if change_by_zone is not None:
+                z["change_mgc"] = change_by_zone.reindex(z.index, fill_value=0.0).to_numpy()
+            else:
+                z["change_mgc"] = z["total_alt_mgc"] - z["total_mgc"]
+        z.index.name = "zone_id"
+        zones_df = z
+        summary["zones"] = z.reset_index().to_dict(orient="records")
+    summary["classes"] = classes.reset_index().to_dict(orient="records")
+    return summary, classes, zones_df
+
+
+def _write_rasters(lc, lc_alt, table, mapping, codes, ov_bas, ov_alt, const, out: Path, source: str, client,
+                   zones_fn=None):
+    from ..rasterout import store_geotiffs
+
+    arrays = {}
+    bas = stock_arrays(lc, table, mapping, codes, ov_bas)
+    suffix_b = "_bas" if lc_alt is not None else ""
+    for name, arr in bas.items():
+        arrays[f"{name}{suffix_b}"] = arr
+    if lc_alt is not None:
+        alt = stock_arrays(lc_alt, table, mapping, codes, ov_alt)
+        for name, arr in alt.items():
+            arrays[f"{name}_alt"] = arr
+        change = change_array(bas["c_storage"], alt["c_storage"])
+        arrays["c_change_bas_alt"] = change
+        if const is not None:
+            import dask.array as da
+
+            arrays["npv_bas_alt"] = da.where(change == -1.0, -1.0, change * np.float32(const)).astype("float32")
+    units = {k: ("currency per ha" if k.startswith("npv") else "Mg C/ha") for k in arrays}
+    tags = {k: {"units": units[k], "source": source, "nodata": "-1", "model": "kunsink carbon (InVEST 3.20 contract)"}
+            for k in arrays}
+    headline = {k for k in arrays if k.startswith(("c_storage", "c_change", "npv"))}
+    extra = tuple(zone_sum_tasks(arrays["c_change_bas_alt"], zones_fn)) if lc_alt is not None else ()
+    paths, sums = store_geotiffs(arrays, lc, out, tags=tags, nodata=-1.0, scheduler=client, overviews=headline,
+                                 extra=extra)
+    return paths, (reduce_zone_sums(list(sums)) if lc_alt is not None else None)
+
+
+def _write_tables(out: Path, summary: dict[str, Any], classes: pd.DataFrame, zones_df: pd.DataFrame | None,
+                  transitions: pd.Series | None = None, names: dict[int, str] | None = None) -> None:
+    (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=_json_default),
+                                      encoding="utf-8")
+    rows = [{"scope": "district", "id": "", "name": "all", "date": "baseline", "area_ha": summary["area_ha"],
+             **{f"{p}_mgc": summary["pools_mgc"][p] for p in POOLS}, "total_mgc": summary["total_mgc"],
+             "total_tco2e": summary["total_tco2e"], "ci95_low_mgc": summary.get("total_ci95_low_mgc"),
+             "ci95_high_mgc": summary.get("total_ci95_high_mgc"),
+             "ipcc_a1_halfwidth_mgc": summary["ipcc_approach1"]["total_halfwidth_mgc"]}]
+    if "total_alt_mgc" in summary:
+        rows.append({"scope": "district", "id": "", "name": "all", "date": "alternate",
+                     **{f"{p}_mgc": summary["pools_alt_mgc"][p] for p in POOLS}, "total_mgc": summary["total_alt_mgc"],
+                     "total_tco2e": summary["total_alt_tco2e"], "ci95_low_mgc": summary.get("total_alt_ci95_low_mgc"),
+                     "ci95_high_mgc": summary.get("total_alt_ci95_high_mgc"),
+                     "ipcc_a1_halfwidth_mgc": summary["ipcc_approach1"].get("total_alt_halfwidth_mgc")})
+        rows.append({"scope": "district", "id": "", "name": "all", "date": "change", "total_mgc": summary["change_mgc"],
+                     "total_tco2e": summary["change_tco2e"], "ci95_low_mgc": summary.get("change_ci95_low_mgc"),
+                     "ci95_high_mgc": summary.get("change_ci95_high_mgc"),
+                     "ipcc_a1_halfwidth_mgc": summary["ipcc_approach1"].get("change_halfwidth_mgc")})
+    for code, r in classes.iterrows():
+        rows.append({"scope": "class", "id": int(code), "name": r["name"], "date": "baseline", "area_ha": r["area_ha"],
+                     **{f"{p}_mgc": r[f"{p}_mgc"] for p in POOLS}, "total_mgc": r["total_mgc"],
+                     "total_tco2e": r["total_mgc"] * MGC_TO_TCO2E})
+        if "total_alt_mgc" in classes.columns:
+            rows.append({"scope": "class", "id": int(code), "name": r["name"], "date": "alternate",
+                         "area_ha": r["area_alt_ha"], **{f"{p}_mgc": r[f"{p}_alt_mgc"] for p in POOLS},
+                         "total_mgc": r["total_alt_mgc"], "total_tco2e": r["total_alt_mgc"] * MGC_TO_TCO2E})
+    if zones_df is not None:
+        for zid, r in zones_df.iterrows():
+            rows.append({"scope": "zone", "id": int(zid), "name": r["zone"], "date": "baseline", "area_ha": r["area_ha"],
+                         **{f"{p}_mgc": r[f"{p}_mgc"] for p in POOLS}, "total_mgc": r["total_mgc"],
+                         "total_tco2e": r["total_mgc"] * MGC_TO_TCO2E})
+            if "total_alt_mgc" in zones_df.columns:
+                rows.append({"scope": "zone", "id": int(zid), "name": r["zone"], "date": "alternate",
+                             "area_ha": r["area_alt_ha"], "total_mgc": r["total_alt_mgc"],
+                             "total_tco2e": r["total_alt_mgc"] * MGC_TO_TCO2E})
+    table = pd.DataFrame(rows)
+    table["source"] = summary["data_source"]
+    table.to_csv(out / "summary.csv", index=False, encoding="utf-8")
+    classes.to_csv(out / "classes.csv", encoding="utf-8")
+    if zones_df is not None:
+        zones_df.to_csv(out / "zones.csv", encoding="utf-8")
+    if transitions is not None:
+        names = names or {}
+        t = transitions.rename("area_ha").reset_index()
+        t.insert(1, "name", [names.get(int(c), str(c)) for c in t["lucode"]])
+        t.insert(3, "name_alt", [names.get(int(c), str(c)) for c in t["lucode_alt"]])
+        t["source"] = summary["data_source"]
+        t.to_csv(out / "transitions.csv", index=False, encoding="utf-8")
+
+
+def _json_default(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(type(o).__name__)
