@@ -53,7 +53,7 @@ def demo_dir() -> Path:
     env = os.environ.get("KUNSINK_DEMO_DIR")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parent.parent / "data" / "demo"
+    return data_dir() / "demo"
 
 
 @functools.lru_cache(maxsize=8)

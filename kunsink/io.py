@@ -91,6 +91,9 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmpdir = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmpdir, 0o777 & ~umask)  # mkdtemp makes it private; outputs are ordinary folders
     try:
         yield tmpdir
         if target.exists():

@@ -83,3 +83,14 @@ def map_scene():
                  "nodata": 0, "source": "synthetic"}
     return {"landcover": landcover, "boundary": boundary, "river": river, "wetland": wetland,
             "greenspace": green, "residential": residential, "network": network, "mine_sites": mines}
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """``kunsink demo`` run once, as a user would, into a fresh folder; returns that folder."""
+    from kunsink.cli import main
+
+    root = tmp_path_factory.mktemp("demo")
+    code = main(["demo", "--maps-dir", str(root / "maps"), "--out-dir", str(root / "outputs"), "--mc", "300"])
+    assert code == 0
+    return root

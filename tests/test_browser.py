@@ -168,3 +168,42 @@ def test_legend_follows_layer_toggle(page_of, map_scene, tmp_path):
     assert not section.is_visible()
     assert page.locator("img.leaflet-image-layer").count() == 0
     assert events["errors"] == [] and events["remote"] == []
+
+
+def test_demo_maps_render_offline(page_of, demo_run):
+    """The maps `kunsink demo` writes, opened as a user would, with networking off."""
+    page, events = page_of(demo_run / "maps" / "overview.html")
+    paths = page.locator("path.leaflet-interactive")
+    total = paths.count()
+    assert total > 500  # neighbourhoods, parks, mines …
+    assert page.locator("img.leaflet-image-layer").count() == 1
+    mines = page.locator(".leaflet-control-layers-overlays label", has_text="矿山 Mine sites").locator("input")
+    mines.uncheck()
+    hidden = paths.count()
+    assert hidden < total
+    mines.check()
+    assert paths.count() == total
+    assert page.locator("#kunsink-synthetic-notice").is_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "demo_overview.png"))
+    assert events["remote"] == [] and events["errors"] == [] and events["dialogs"] == []
+
+    page, events = page_of(demo_run / "maps" / "carbon.html")
+    assert page.locator("img.leaflet-image-layer").count() == 1  # baseline stock shown, others off
+    change = page.locator(".leaflet-control-layers-overlays label", has_text="碳储量变化").locator("input")
+    change.check()
+    assert page.locator("img.leaflet-image-layer").count() == 2
+    page.evaluate(
+        """() => {
+            const map = Object.keys(window).filter(k => k.startsWith('map_')).map(k => window[k])
+                .find(v => v && v.latLngToContainerPoint);
+            map.eachLayer(l => {
+                const t = l.feature && l.feature.properties && l.feature.properties._t;
+                if (t && JSON.stringify(t).includes('北部山区')) { l.openPopup(); }
+            });
+        }""")
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for(state="visible", timeout=5_000)
+    assert "Mg C" in popup.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "demo_carbon.png"))
+    assert events["remote"] == [] and events["errors"] == []

@@ -44,6 +44,11 @@ class CarbonResult:
     mc: dict[str, np.ndarray] | None = None
 
 
+# rasterio warns spuriously ("no geotransform") when rasterize runs in several threads at once; the
+# transform is always given here and results are identical to a single-threaded run (tested).
+warnings.filterwarnings("ignore", message="Dataset has no geotransform", module="rasterio.features")
+
+
 class _ZoneRasterizer:
     """Rasterises zone polygons into any window of the land-cover grid (picklable for dask workers)."""
 

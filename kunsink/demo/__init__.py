@@ -29,10 +29,14 @@ from .scene import (
     generate_vectors,
 )
 
-# NOTE: `run_demo` (the demo maps, used by `kunsink demo`) will be added here by the maintainer.
+from .run import DEMO_PRICE_PER_MGC, demo_zones, load_demo_layers, run_demo
 
 __all__ = [
     "CLCD_CLASSES",
+    "DEMO_PRICE_PER_MGC",
+    "demo_zones",
+    "load_demo_layers",
+    "run_demo",
     "DEFAULT_SEED",
     "GENERATOR_VERSION",
     "LAYER_NAMES",

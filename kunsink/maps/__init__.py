@@ -37,3 +37,7 @@ __all__ = [
     "is_synthetic",
     "overview_map",
 ]
+
+from .carbon import carbon_map, read_for_display  # noqa: E402
+
+__all__ += ["carbon_map", "read_for_display"]
