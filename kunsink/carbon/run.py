@@ -296,9 +296,8 @@ def run_carbon(
             summary["data_source"] = _source_flag(tags_bas, tags_alt)
             summary["notes"] = notes
             if const is not None:
-                summary["valuation"] = {"price_per_mgc": price, "year_base": years[0], "year_alt": years[1],
-                                        "discount_rate_pct": discount_pct, "price_change_pct": price_change_pct,
-                                        "value_per_mgc_change": const, "npv_total": summary["change_mgc"] * const}
+                summary["valuation"] = _valuation(price, years, discount_pct, price_change_pct, const,
+                                                  summary["change_mgc"])
             if not any(f"{p}_low" in table.columns for p in POOLS):
                 notes.append("the density table has no _low/_high ranges: uncertainty is zero by construction")
             a_bas = _pool_areas(stats, mapping)
@@ -334,6 +333,13 @@ def _class_transitions(counts: pd.Series, mapping, area_px: float) -> pd.Series:
     s = pd.Series(counts.to_numpy() * area_px / 1e4,
                   index=pd.MultiIndex.from_arrays([codes, codes_alt], names=["lucode", "lucode_alt"]))
     return s.groupby(level=[0, 1]).sum()
+
+
+def _valuation(price: float, years: tuple[int, int], discount_pct: float, price_change_pct: float, const: float,
+               change_mgc: float) -> dict[str, Any]:
+    """The valuation block of a summary: inputs, InVEST's value per Mg C of change, and the NPV."""
+    return {"price_per_mgc": price, "year_base": years[0], "year_alt": years[1], "discount_rate_pct": discount_pct,
+            "price_change_pct": price_change_pct, "value_per_mgc_change": const, "npv_total": change_mgc * const}
 
 
 def _mc_summary(summary: dict[str, Any], mc_out: dict[str, np.ndarray]) -> None:

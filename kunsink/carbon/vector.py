@@ -112,7 +112,7 @@ def run_carbon_polygons(
     """
     from ..crs import to_working_crs
     from ..io import atomic_dir, read_vector, write_vector
-    from .run import CarbonResult, _pool_areas, _summarise, _write_tables
+    from .run import CarbonResult, _mc_summary, _pool_areas, _summarise, _valuation, _write_tables
     from .densities import default_density_table, read_density_table, validate_density_table
     from .uncertainty import approach1, monte_carlo
     from .valuation import valuation_constant
@@ -181,17 +181,10 @@ def run_carbon_polygons(
     if mc:
         mc_out = monte_carlo(table, a_bas, a_alt, mc, seed, correlate_dates)
         summary["monte_carlo"] = {"iterations": mc, "seed": seed, "correlate_dates": correlate_dates}
-        for key, vals in mc_out.items():
-            stem = key[:-4]
-            summary[f"{stem}_ci95_low_mgc"] = float(np.percentile(vals, 2.5))
-            summary[f"{stem}_ci95_high_mgc"] = float(np.percentile(vals, 97.5))
-        summary["ci95_low_mgc"] = summary["total_ci95_low_mgc"]
-        summary["ci95_high_mgc"] = summary["total_ci95_high_mgc"]
+        _mc_summary(summary, mc_out)
     if years is not None and price is not None and alt is not None:
         const = valuation_constant(price, years[0], years[1], discount_pct, price_change_pct)
-        summary["valuation"] = {"price_per_mgc": price, "year_base": years[0], "year_alt": years[1],
-                                "discount_rate_pct": discount_pct, "price_change_pct": price_change_pct,
-                                "value_per_mgc_change": const, "npv_total": summary["change_mgc"] * const}
+        summary["valuation"] = _valuation(price, years, discount_pct, price_change_pct, const, summary["change_mgc"])
     per_polygon = polygon_stocks(lu, cls, table)
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as tmp:

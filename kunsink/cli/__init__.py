@@ -43,17 +43,21 @@ def _root(
 
 
 def _register() -> None:
-    from . import carbon_cmd, crs_cmd, demo_cmd, layers_cmd
+    from pathlib import Path
+    import importlib
+
+    from . import carbon_cmd, crs_cmd, demo_cmd, layers_cmd, scene_cmd
 
     app.add_typer(crs_cmd.app, name="crs")
     app.add_typer(layers_cmd.app, name="layers")
+    app.add_typer(scene_cmd.app, name="scene")
     demo_cmd.register(app)
     carbon_cmd.register(app)
-    try:
-        from . import scene_cmd
-    except ImportError:  # pragma: no cover - the scene generator is optional at import time
-        return
-    app.add_typer(scene_cmd.app, name="scene")
+    # capability groups whose modules are present (each is a typer sub-app named ``app``)
+    here = Path(__file__).parent
+    for module, name in (("greenspace_cmd", "greenspace"), ("mines_cmd", "mines"), ("plots_cmd", "plots")):
+        if (here / f"{module}.py").exists():
+            app.add_typer(importlib.import_module(f".{module}", __package__).app, name=name)
 
 
 _register()
