@@ -71,6 +71,7 @@ def _create(path: Path, like, dtype: str, nodata: float, tags: dict[str, str]) -
         "driver": "GTiff", "width": like.shape[1], "height": like.shape[0], "count": 1, "dtype": dtype,
         "crs": like.rio.crs, "transform": like.rio.transform(), "nodata": nodata, "tiled": True,
         "blockxsize": 512, "blockysize": 512, "bigtiff": "if_safer",
+        "sparse_ok": True,  # do not zero-fill the file at creation: every tile is written once, later
     }
     if not raw:
         profile.update(compress="zstd", zstd_level=1)
@@ -116,14 +117,15 @@ def store_geotiffs(arrays: dict[str, da.Array], like, out_dir: Path, tags: dict[
             from distributed import Lock
 
             lock = Lock("kunsink-store")
-            stored = da.store(sources, writers, lock=lock, compute=False)
+            stored = da.store(sources, writers, lock=lock, compute=False, optimize_graph=False)
             futures = scheduler.compute([stored, *extra])
             results = scheduler.gather(futures)
             extra_out = tuple(results[1:])
         else:
             import dask
 
-            stored = da.store(sources, writers, lock=False, compute=False)
+            # optimize_graph=False keeps the task keys shared with ``extra``, so the chunks are made once
+            stored = da.store(sources, writers, lock=False, compute=False, optimize_graph=False)
             results = dask.compute(stored, *extra)
             extra_out = tuple(results[1:])
     finally:

@@ -155,6 +155,7 @@ def run_carbon(
     chunks: int = 1024,
     scheduler: str | Any | None = None,
     write_rasters: bool = True,
+    overviews: bool = True,
 ) -> CarbonResult:
     """Carbon stocks of a land-cover raster (and an alternate date): maps, totals, change, value, uncertainty.
 
@@ -182,6 +183,10 @@ def run_carbon(
         Chunk size in pixels (a multiple of 256).
     scheduler : str or distributed.Client, optional
         Address of a dask.distributed scheduler (``tcp://host:8786``) or a Client.
+    write_rasters : bool
+        Write the stock, change and NPV rasters (default); without them only the tables are written.
+    overviews : bool
+        Give the total, change and NPV rasters overviews for fast display (default).
 
     Returns
     -------
@@ -273,7 +278,7 @@ def run_carbon(
             if write_rasters:
                 files, change_by_zone = _write_rasters(lc, lc_alt, table, mapping, codes, ov_bas, ov_alt, const,
                                                        tmp_out, _source_flag(lc.attrs.get("tags", {})), client,
-                                                       zones_fn)
+                                                       zones_fn, overviews)
             elif lc_alt is not None:
                 bas_a = stock_arrays(lc, table, mapping, codes, ov_bas)["c_storage"]
                 alt_a = stock_arrays(lc_alt, table, mapping, codes, ov_alt)["c_storage"]
@@ -422,7 +427,7 @@ def _summarise(per_bas: pd.DataFrame, per_alt: pd.DataFrame | None, mapping, nam
 
 
 def _write_rasters(lc, lc_alt, table, mapping, codes, ov_bas, ov_alt, const, out: Path, source: str, client,
-                   zones_fn=None):
+                   zones_fn=None, overviews: bool = True):
     from ..rasterout import store_geotiffs
 
     arrays = {}
@@ -443,7 +448,7 @@ def _write_rasters(lc, lc_alt, table, mapping, codes, ov_bas, ov_alt, const, out
     units = {k: ("currency per ha" if k.startswith("npv") else "Mg C/ha") for k in arrays}
     tags = {k: {"units": units[k], "source": source, "nodata": "-1", "model": "kunsink carbon (InVEST 3.20 contract)"}
             for k in arrays}
-    headline = {k for k in arrays if k.startswith(("c_storage", "c_change", "npv"))}
+    headline = {k for k in arrays if k.startswith(("c_storage", "c_change", "npv"))} if overviews else set()
     extra = tuple(zone_sum_tasks(arrays["c_change_bas_alt"], zones_fn)) if lc_alt is not None else ()
     paths, sums = store_geotiffs(arrays, lc, out, tags=tags, nodata=-1.0, scheduler=client, overviews=headline,
                                  extra=extra)

@@ -168,6 +168,11 @@ def class_statistics(lc, overrides: dict[str, Any] | None = None, zones_fn=None,
 
 def _transition_block(bas: np.ndarray, alt: np.ndarray, nodata_bas: Any, nodata_alt: Any) -> pd.Series:
     ok = _valid_mask(bas, nodata_bas) & _valid_mask(alt, nodata_alt)
+    if bas.dtype == np.uint8 and alt.dtype == np.uint8:
+        # 256 × 256 possible pairs: one bincount, no sort
+        full = np.bincount((bas.astype("int64") * 256 + alt)[ok], minlength=65536)
+        pairs = np.flatnonzero(full)
+        return pd.Series(full[pairs], index=((pairs // 256) << 32) + pairs % 256, dtype="int64")
     keys = (bas[ok].astype("int64") << 32) + alt[ok].astype("int64")
     uniq, cnt = np.unique(keys, return_counts=True)
     return pd.Series(cnt, index=uniq, dtype="int64")
