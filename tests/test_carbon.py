@@ -294,3 +294,37 @@ def test_cli_polygons_unknown_code(tmp_path, capsys):
     gpd.GeoDataFrame({"DLBM": ["9999"]}, geometry=[shapely.box(c.x, c.y, c.x + 10, c.y + 10)], crs="EPSG:4546").to_file(p)
     assert main(["carbon", "--landcover", str(p), "--out", str(tmp_path / "o")]) == 2
     assert "9999" in capsys.readouterr().err
+
+
+# --- class schemes ---------------------------------------------------------------------------------
+
+def _recode(src: Path, dst: Path, mapping: dict[int, int]) -> Path:
+    with rasterio.open(src) as ds:
+        prof, a = ds.profile, ds.read(1)
+    out = a.copy()
+    for k, v in mapping.items():
+        out[a == k] = v
+    with rasterio.open(dst, "w", **prof) as ds:
+        ds.write(out, 1)
+    return dst
+
+
+def test_worldcover_and_custom_schemes_reproduce_the_clcd_result(pair, tmp_path):
+    bas, _, _ = pair
+    clcd = run_carbon(bas, tmp_path / "a", write_rasters=False).summary["total_mgc"]
+    # the same land cover in ESA WorldCover codes (snow 6 → 70, barren 7 → 60 …)
+    wc = _recode(bas, tmp_path / "wc.tif", {1: 40, 2: 10, 3: 20, 4: 30, 5: 80, 6: 70, 7: 60, 8: 50, 9: 90})
+    got = run_carbon(wc, tmp_path / "b", scheme="worldcover", write_rasters=False).summary["total_mgc"]
+    assert got == pytest.approx(clcd, rel=1e-12)
+    custom = _recode(bas, tmp_path / "c.tif", {k: 100 + k for k in range(1, 10)})
+    reclass = tmp_path / "reclass.csv"
+    pd.DataFrame({"code": [100 + k for k in range(1, 10)], "lucode": list(range(1, 10))}).to_csv(reclass, index=False)
+    got = run_carbon(custom, tmp_path / "d", scheme="custom", reclass=reclass, write_rasters=False).summary["total_mgc"]
+    assert got == pytest.approx(clcd, rel=1e-12)
+
+
+def test_code_outside_the_scheme_is_named(pair, tmp_path, capsys):
+    bas, _, _ = pair
+    odd = _recode(bas, tmp_path / "odd.tif", {3: 33})
+    assert main(["carbon", "--landcover", str(odd), "--out", str(tmp_path / "o")]) == 2
+    assert "[33]" in capsys.readouterr().err
