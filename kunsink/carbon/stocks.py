@@ -207,7 +207,7 @@ def zone_sum_tasks(arr: da.Array, zones_fn=None, nodata: float = -1.0) -> list:
     Meant to be computed in the same dask pass that writes ``arr``, so the chunks are made once.
     """
     rows, cols = _offsets(arr.chunks)
-    blocks = arr.to_delayed()
+    blocks = arr.to_delayed(optimize_graph=False)  # keep keys shared with the write pass
     return [dask.delayed(_zone_sum_block)(blocks[i, j], zones_fn, (int(rows[i]), int(cols[j])), nodata)
             for i in range(blocks.shape[0]) for j in range(blocks.shape[1])]
 
