@@ -22,8 +22,8 @@ import pandas as pd
 from ..errors import ConfigError, InputError, RasterError
 from ..landcover import CLASS_NAMES_ZH, KUNSINK_CLASSES, scheme_mapping
 from .densities import POOLS, default_density_table, read_density_table, unverified_pools, validate_density_table
-from .stocks import (ClassStats, change_array, check_codes, class_statistics, class_table, pool_totals,
-                     reduce_zone_sums, stock_arrays, transition_counts, zone_sum_tasks, zone_totals)
+from .stocks import (ClassStats, change_array, check_codes, class_table, paired_statistics, pool_totals,
+                     reduce_zone_sums, stock_arrays, zone_sum_tasks, zone_totals)
 from .uncertainty import PoolAreas, approach1, monte_carlo
 from .valuation import valuation_constant
 
@@ -256,8 +256,7 @@ def run_carbon(
             zones_fn, zone_names, _ = _prepare_zones(zones, zone_field, lc, notes)
 
         area_px = pixel_area_m2(lc)
-        stats = class_statistics(lc, ov_bas, zones_fn, area_px, client)
-        stats_alt = class_statistics(lc_alt, ov_alt, zones_fn, area_px, client) if lc_alt is not None else None
+        stats, stats_alt, trans_px = paired_statistics(lc, lc_alt, ov_bas, ov_alt, zones_fn, area_px, client)
         codes = stats.counts.index.get_level_values("code").to_numpy()
         if stats_alt is not None:
             codes = np.union1d(codes, stats_alt.counts.index.get_level_values("code").to_numpy())
@@ -270,7 +269,7 @@ def run_carbon(
             const = valuation_constant(price, years[0], years[1], discount_pct, price_change_pct)
         trans = None
         if lc_alt is not None:
-            trans = _class_transitions(transition_counts(lc, lc_alt, client), mapping, area_px)
+            trans = _class_transitions(trans_px, mapping, area_px)
 
         files: list[Path] = []
         with atomic_dir(out_dir) as tmp_out:

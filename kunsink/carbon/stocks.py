@@ -8,7 +8,8 @@ and the per-class statistics that make Monte Carlo cheap.
 
 Two passes over the land cover, each one dask graph over window-sized chunks:
 
-1. :func:`class_statistics` counts pixels per (zone, code) and, for each override raster,
+1. :func:`paired_statistics` counts pixels per (zone, code) at each date (and the code-to-code
+   transitions between the dates) and, for each override raster,
    its pixel count and value sum per (zone, code). Totals follow exactly from these.
 2. :func:`stock_arrays` builds the lazy per-pool density arrays to write.
 
@@ -29,7 +30,7 @@ from ..errors import ConfigError, RasterError
 from .densities import POOLS
 
 __all__ = ["NODATA_OUT", "ClassStats", "class_statistics", "check_codes", "stock_arrays", "pool_totals",
-           "zone_totals", "class_table", "transition_counts", "zone_sum_tasks", "reduce_zone_sums", "change_array"]
+           "zone_totals", "class_table", "paired_statistics", "zone_sum_tasks", "reduce_zone_sums", "change_array"]
 
 #: Nodata of every output density raster (as InVEST).
 NODATA_OUT = -1.0
@@ -68,10 +69,9 @@ def _override_ok(vals: np.ndarray, nodata: Any) -> np.ndarray:
     return ok
 
 
-def _stats_block(codes: np.ndarray, nodata: Any, zones_fn, window: tuple[int, int], overrides: dict[str, Any],
+def _stats_block(codes: np.ndarray, nodata: Any, zones: np.ndarray | None, overrides: dict[str, Any],
                  override_nodata: dict[str, Any]) -> dict[str, pd.Series]:
     """Counts per (zone, code) key ``(zone << 32) + code`` and override counts/sums, for one chunk."""
-    zones = zones_fn(window, codes.shape) if zones_fn is not None else None
     n_zones = int(zones.max(initial=0)) + 1 if zones is not None else 1
     small = codes.dtype.kind in "ui" and codes.dtype.itemsize <= 2 and (codes.dtype.kind == "u" or codes.min() >= 0)
     if small and n_zones * 65536 < 64_000_000:
@@ -110,60 +110,94 @@ def _offsets(chunks: tuple[tuple[int, ...], ...]) -> tuple[np.ndarray, np.ndarra
     return np.concatenate([[0], np.cumsum(chunks[0])[:-1]]), np.concatenate([[0], np.cumsum(chunks[1])[:-1]])
 
 
-def class_statistics(lc, overrides: dict[str, Any] | None = None, zones_fn=None, pixel_area_m2: float | None = None,
-                     scheduler: Any = None) -> ClassStats:
-    """Pass 1: pixel counts per (zone, code) and override sums, computed chunk by chunk.
+def _pair_block(bas, alt, window: tuple[int, int], zones_fn, nodata: tuple[Any, Any], ov_bas: dict[str, Any],
+                ov_alt: dict[str, Any], ov_nodata: tuple[dict[str, Any], dict[str, Any]]) -> dict[str, Any]:
+    """Statistics of one chunk at one or two dates (zones rasterised once for both)."""
+    zones = zones_fn(window, bas.shape) if zones_fn is not None else None
+    out = {"bas": _stats_block(bas, nodata[0], zones, ov_bas, ov_nodata[0])}
+    if alt is not None:
+        out["alt"] = _stats_block(alt, nodata[1], zones, ov_alt, ov_nodata[1])
+        out["trans"] = _transition_block(bas, alt, nodata[0], nodata[1])
+    return out
+
+
+def _split(s: pd.Series, names: tuple[str, str] = ("zone", "code")) -> pd.Series:
+    keys = s.index.to_numpy()
+    s = s.copy()
+    s.index = pd.MultiIndex.from_arrays([keys >> 32, keys & 0xFFFFFFFF], names=list(names))
+    return s
+
+
+def _merge(parts: list[dict[str, pd.Series]], pools: dict, pixel_area_m2: float) -> ClassStats:
+    merged: dict[str, list[pd.Series]] = {}
+    for part in parts:
+        for key, ser in part.items():
+            merged.setdefault(key, []).append(ser)
+    out = {k: pd.concat(v).groupby(level=0).sum() for k, v in merged.items()}
+    counts = _split(out.get("count", pd.Series(dtype="int64")))
+    return ClassStats(
+        counts=counts,
+        pixel_area_m2=float(pixel_area_m2),
+        override_count={p: _split(out[f"n:{p}"]).reindex(counts.index, fill_value=0) for p in pools},
+        override_sum={p: _split(out[f"s:{p}"]).reindex(counts.index, fill_value=0.0) for p in pools},
+    )
+
+
+def paired_statistics(lc, lc_alt=None, overrides: dict[str, Any] | None = None,
+                      alt_overrides: dict[str, Any] | None = None, zones_fn=None,
+                      pixel_area_m2: float | None = None, scheduler: Any = None
+                      ) -> tuple[ClassStats, ClassStats | None, pd.Series | None]:
+    """Pass 1 over one or two dates at once: per-date :class:`ClassStats` and, with two dates, the
+    pixel transitions (baseline code, alternate code) over pixels with data at both dates.
 
     Parameters
     ----------
-    lc : xarray.DataArray
-        2-D integer land-cover codes in a projected CRS (metres), dask-backed; ``attrs["nodata"]``.
-    overrides : dict of pool -> DataArray, optional
+    lc, lc_alt : xarray.DataArray
+        2-D integer land-cover codes on the same grid, projected CRS (metres), dask-backed;
+        ``attrs["nodata"]``.
+    overrides, alt_overrides : dict of pool -> DataArray, optional
         Density rasters (Mg C/ha) on exactly ``lc``'s grid; their data replaces the table's value.
     zones_fn : callable, optional
         ``zones_fn((row_off, col_off), shape) -> uint32 array`` of zone numbers (0 = no zone).
     pixel_area_m2 : float
-        Area of one pixel in m².
+        Area of one pixel in m² (default: from ``lc``'s transform).
     scheduler : optional
-        A dask scheduler (e.g. a ``distributed.Client``); default the threaded one.
+        A ``distributed.Client``; default dask's threaded scheduler.
     """
     overrides = overrides or {}
+    alt_overrides = alt_overrides or {}
     data = lc.data if isinstance(lc.data, da.Array) else da.from_array(np.asarray(lc.data), chunks=1024)
-    nodata = lc.attrs.get("nodata")
-    ov_data = {p: _rechunk_like(o, data) for p, o in overrides.items()}
-    ov_nodata = {p: o.attrs.get("nodata") for p, o in overrides.items()}
+    alt_data = _rechunk_like(lc_alt, data) if lc_alt is not None else None
+    ov_b = {p: _rechunk_like(o, data).to_delayed() for p, o in overrides.items()}
+    ov_a = {p: _rechunk_like(o, data).to_delayed() for p, o in alt_overrides.items()}
+    nodata = (lc.attrs.get("nodata"), lc_alt.attrs.get("nodata") if lc_alt is not None else None)
+    ov_nodata = ({p: o.attrs.get("nodata") for p, o in overrides.items()},
+                 {p: o.attrs.get("nodata") for p, o in alt_overrides.items()})
     rows, cols = _offsets(data.chunks)
     blocks = data.to_delayed()
-    ov_blocks = {p: a.to_delayed() for p, a in ov_data.items()}
-    tasks = []
-    for i in range(blocks.shape[0]):
-        for j in range(blocks.shape[1]):
-            tasks.append(dask.delayed(_stats_block)(blocks[i, j], nodata, zones_fn, (int(rows[i]), int(cols[j])),
-                                                    {p: b[i, j] for p, b in ov_blocks.items()}, ov_nodata))
+    alt_blocks = alt_data.to_delayed() if alt_data is not None else None
+    tasks = [dask.delayed(_pair_block)(blocks[i, j], alt_blocks[i, j] if alt_blocks is not None else None,
+                                       (int(rows[i]), int(cols[j])), zones_fn, nodata,
+                                       {p: b[i, j] for p, b in ov_b.items()}, {p: b[i, j] for p, b in ov_a.items()},
+                                       ov_nodata)
+             for i in range(blocks.shape[0]) for j in range(blocks.shape[1])]
     results = _compute(scheduler, *tasks)
-    merged: dict[str, pd.Series] = {}
-    for part in results:
-        for key, s in part.items():
-            merged.setdefault(key, []).append(s)
-    out = {k: pd.concat(v).groupby(level=0).sum() for k, v in merged.items()}
-
-    def _split(s: pd.Series) -> pd.Series:
-        keys = s.index.to_numpy()
-        s = s.copy()
-        s.index = pd.MultiIndex.from_arrays([keys >> 32, keys & 0xFFFFFFFF], names=["zone", "code"])
-        return s
-
-    counts = _split(out.get("count", pd.Series(dtype="int64")))
     if pixel_area_m2 is None:
         from ..rasters import pixel_area_m2 as _pa
 
         pixel_area_m2 = _pa(lc)
-    return ClassStats(
-        counts=counts,
-        pixel_area_m2=float(pixel_area_m2),
-        override_count={p: _split(out[f"n:{p}"]).reindex(counts.index, fill_value=0) for p in overrides},
-        override_sum={p: _split(out[f"s:{p}"]).reindex(counts.index, fill_value=0.0) for p in overrides},
-    )
+    bas = _merge([r["bas"] for r in results], overrides, pixel_area_m2)
+    if lc_alt is None:
+        return bas, None, None
+    alt = _merge([r["alt"] for r in results], alt_overrides, pixel_area_m2)
+    trans = _split(pd.concat([r["trans"] for r in results]).groupby(level=0).sum(), ("code", "code_alt"))
+    return bas, alt, trans
+
+
+def class_statistics(lc, overrides: dict[str, Any] | None = None, zones_fn=None, pixel_area_m2: float | None = None,
+                     scheduler: Any = None) -> ClassStats:
+    """Pass 1 for one date: pixel counts per (zone, code) and override sums (see :func:`paired_statistics`)."""
+    return paired_statistics(lc, None, overrides, None, zones_fn, pixel_area_m2, scheduler)[0]
 
 
 def _transition_block(bas: np.ndarray, alt: np.ndarray, nodata_bas: Any, nodata_alt: Any) -> pd.Series:
@@ -176,20 +210,6 @@ def _transition_block(bas: np.ndarray, alt: np.ndarray, nodata_bas: Any, nodata_
     keys = (bas[ok].astype("int64") << 32) + alt[ok].astype("int64")
     uniq, cnt = np.unique(keys, return_counts=True)
     return pd.Series(cnt, index=uniq, dtype="int64")
-
-
-def transition_counts(lc, lc_alt, scheduler: Any = None) -> pd.Series:
-    """Pixels per (baseline code, alternate code), counting only pixels with data at both dates."""
-    a = lc.data
-    b = _rechunk_like(lc_alt, a)
-    ta, tb = a.to_delayed(), b.to_delayed()
-    tasks = [dask.delayed(_transition_block)(ta[i, j], tb[i, j], lc.attrs.get("nodata"), lc_alt.attrs.get("nodata"))
-             for i in range(ta.shape[0]) for j in range(ta.shape[1])]
-    parts = _compute(scheduler, *tasks)
-    s = pd.concat(parts).groupby(level=0).sum() if parts else pd.Series(dtype="int64")
-    keys = s.index.to_numpy()
-    s.index = pd.MultiIndex.from_arrays([keys >> 32, keys & 0xFFFFFFFF], names=["code", "code_alt"])
-    return s
 
 
 def _zone_sum_block(values: np.ndarray, zones_fn, window: tuple[int, int], nodata: float) -> pd.Series:
