@@ -1,7 +1,8 @@
 """``kunsink demo``: maps and carbon baseline of the bundled synthetic scene.
 
-Reads the committed scene (``data/demo``, ``data/rasters``), writes ``maps/overview.html``
-and ``maps/carbon.html``, and the carbon outputs (COGs, tables) under ``outputs/demo/carbon``.
+Reads the committed scene (``data/demo``, ``data/rasters``), writes ``maps/overview.html``,
+``maps/carbon.html`` and ``maps/mines.html``, the carbon outputs (COGs, tables) under
+``outputs/demo/carbon`` and a demo mine registry under ``outputs/demo/mines``.
 """
 
 from __future__ import annotations
@@ -95,3 +96,7 @@ def run_demo(maps_dir: str | os.PathLike = "maps", data_dir: str | os.PathLike |
     say("drawing maps/carbon.html")
     cm = carbon_map(out_dir / "carbon", zones=zones, boundary=layers["boundary"])
     yield f"wrote {save_map(cm, maps_dir / 'carbon.html')} (stock 2020/2025, change, zone totals; synthetic demo data)"
+
+    from .mines import demo_mines
+
+    yield from demo_mines(layers, data_dir, maps_dir, out_dir, progress=say)
