@@ -63,10 +63,10 @@ class _WindowWriter:
 RAW_INTERMEDIATE_MAX_BYTES = 2 * 1024**3
 
 
-def _create(path: Path, like, dtype: str, nodata: float, tags: dict[str, str]) -> None:
+def _create(path: Path, like, dtype: str, nodata: float, tags: dict[str, str], final: bool = False) -> None:
     import rasterio
 
-    raw = like.shape[0] * like.shape[1] * np.dtype(dtype).itemsize <= RAW_INTERMEDIATE_MAX_BYTES
+    raw = not final and like.shape[0] * like.shape[1] * np.dtype(dtype).itemsize <= RAW_INTERMEDIATE_MAX_BYTES
     profile = {
         "driver": "GTiff", "width": like.shape[1], "height": like.shape[0], "count": 1, "dtype": dtype,
         "crs": like.rio.crs, "transform": like.rio.transform(), "nodata": nodata, "tiled": True,
@@ -95,12 +95,13 @@ def to_cog(src: Path, dst: Path, overviews: bool = True) -> None:
 
 def store_geotiffs(arrays: dict[str, da.Array], like, out_dir: Path, tags: dict[str, dict[str, str]] | None = None,
                    nodata: float = -1.0, scheduler: Any = None, extra: tuple = (),
-                   overviews: set[str] | None = None) -> tuple[list[Path], tuple]:
+                   overviews: set[str] | None = None, cog: bool = True) -> tuple[list[Path], tuple]:
     """Write each lazy 2-D array to ``out_dir/<name>.tif`` as a COG, in one dask pass.
 
     ``extra`` are further dask objects computed in the same pass (e.g. sums); their results are
     returned beside the paths. Chunks must align with 512-pixel tiles (any multiple of 512).
-    ``overviews`` names the outputs that get overviews (default: all).
+    ``overviews`` names the outputs that get overviews (default: all). With ``cog=False`` the
+    files are tiled, ZSTD-compressed GeoTIFFs written in place (no COG copy, no overviews).
     """
     out_dir = Path(out_dir)
     distributed = scheduler is not None and hasattr(scheduler, "compute")
@@ -108,7 +109,7 @@ def store_geotiffs(arrays: dict[str, da.Array], like, out_dir: Path, tags: dict[
     tmp_paths, writers = [], []
     for name, arr in arrays.items():
         tmp = out_dir / f".{name}.tiled.tif"
-        _create(tmp, like, str(arr.dtype), nodata, tags.get(name, {}))
+        _create(tmp, like, str(arr.dtype), nodata, tags.get(name, {}), final=not cog)
         tmp_paths.append(tmp)
         writers.append(_WindowWriter(tmp, reopen=distributed))
     sources = list(arrays.values())
@@ -136,6 +137,9 @@ def store_geotiffs(arrays: dict[str, da.Array], like, out_dir: Path, tags: dict[
     def _finish(item: tuple[str, Path]) -> Path:
         name, tmp = item
         final = out_dir / f"{name}.tif"
+        if not cog:
+            os.replace(tmp, final)
+            return final
         to_cog(tmp, final, overviews is None or name in overviews)
         os.unlink(tmp)
         return final

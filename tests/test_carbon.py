@@ -328,3 +328,13 @@ def test_code_outside_the_scheme_is_named(pair, tmp_path, capsys):
     odd = _recode(bas, tmp_path / "odd.tif", {3: 33})
     assert main(["carbon", "--landcover", str(odd), "--out", str(tmp_path / "o")]) == 2
     assert "[33]" in capsys.readouterr().err
+
+
+def test_plain_tiff_option_writes_the_same_values(pair, tmp_path):
+    bas, alt, pools = pair
+    run_carbon(bas, tmp_path / "cog", alt=alt, densities=pools)
+    run_carbon(bas, tmp_path / "plain", alt=alt, densities=pools, cog=False)
+    for name in ("c_storage_bas.tif", "c_change_bas_alt.tif", "c_soil_alt.tif"):
+        with rasterio.open(tmp_path / "cog" / name) as a, rasterio.open(tmp_path / "plain" / name) as b:
+            assert b.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") != "COG" and b.profile["tiled"]
+            np.testing.assert_array_equal(a.read(1), b.read(1))

@@ -156,6 +156,7 @@ def run_carbon(
     scheduler: str | Any | None = None,
     write_rasters: bool = True,
     overviews: bool = True,
+    cog: bool = True,
 ) -> CarbonResult:
     """Carbon stocks of a land-cover raster (and an alternate date): maps, totals, change, value, uncertainty.
 
@@ -187,6 +188,9 @@ def run_carbon(
         Write the stock, change and NPV rasters (default); without them only the tables are written.
     overviews : bool
         Give the total, change and NPV rasters overviews for fast display (default).
+    cog : bool
+        Write Cloud-Optimized GeoTIFFs (default); ``False`` writes plain tiled ZSTD GeoTIFFs, as InVEST
+        writes plain GeoTIFFs, skipping the COG copy.
 
     Returns
     -------
@@ -277,7 +281,7 @@ def run_carbon(
             if write_rasters:
                 files, change_by_zone = _write_rasters(lc, lc_alt, table, mapping, codes, ov_bas, ov_alt, const,
                                                        tmp_out, _source_flag(lc.attrs.get("tags", {})), client,
-                                                       zones_fn, overviews)
+                                                       zones_fn, overviews, cog)
             elif lc_alt is not None:
                 bas_a = stock_arrays(lc, table, mapping, codes, ov_bas)["c_storage"]
                 alt_a = stock_arrays(lc_alt, table, mapping, codes, ov_alt)["c_storage"]
@@ -426,7 +430,7 @@ def _summarise(per_bas: pd.DataFrame, per_alt: pd.DataFrame | None, mapping, nam
 
 
 def _write_rasters(lc, lc_alt, table, mapping, codes, ov_bas, ov_alt, const, out: Path, source: str, client,
-                   zones_fn=None, overviews: bool = True):
+                   zones_fn=None, overviews: bool = True, cog: bool = True):
     from ..rasterout import store_geotiffs
 
     arrays = {}
@@ -450,7 +454,7 @@ def _write_rasters(lc, lc_alt, table, mapping, codes, ov_bas, ov_alt, const, out
     headline = {k for k in arrays if k.startswith(("c_storage", "c_change", "npv"))} if overviews else set()
     extra = tuple(zone_sum_tasks(arrays["c_change_bas_alt"], zones_fn)) if lc_alt is not None else ()
     paths, sums = store_geotiffs(arrays, lc, out, tags=tags, nodata=-1.0, scheduler=client, overviews=headline,
-                                 extra=extra)
+                                 extra=extra, cog=cog)
     return paths, (reduce_zone_sums(list(sums)) if lc_alt is not None else None)
 
 

@@ -49,6 +49,7 @@ def register(app: typer.Typer) -> None:
         scheduler: Optional[str] = typer.Option(None, "--scheduler", help="dask.distributed scheduler address, e.g. tcp://10.0.0.5:8786."),
         encoding: Optional[str] = typer.Option(None, "--encoding", help="Attribute encoding of Shapefiles (e.g. gbk)."),
         overviews: bool = typer.Option(True, "--overviews/--no-overviews", help="Overviews in the total/change rasters."),
+        cog: bool = typer.Option(True, "--cog/--plain-tiff", help="Cloud-Optimized GeoTIFFs (default) or plain tiled GeoTIFFs."),
     ) -> None:
         """Carbon stocks (Mg C) in four pools, change between two dates, value and Monte Carlo uncertainty."""
         from rich.console import Console
@@ -70,7 +71,7 @@ def register(app: typer.Typer) -> None:
 
                 result = run_carbon(landcover, out, scheme=scheme, reclass=reclass, pool_rasters=_pools(pool),
                                     alt_pool_rasters=_pools(alt_pool), chunks=chunks, scheduler=scheduler,
-                                    overviews=overviews, **common)
+                                    overviews=overviews, cog=cog, **common)
         s = result.summary
         typer.echo(f"baseline stock: {s['total_mgc']:,.0f} Mg C ({s['total_tco2e']:,.0f} t CO2e) over {s['area_ha']:,.0f} ha")
         if "ci95_low_mgc" in s:
