@@ -71,6 +71,10 @@ def fail(message: str) -> "typer.Exit":
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``kunsink`` script; returns the exit code."""
+    import os
+
+    # GDAL's block cache defaults to 5 % of RAM; cap it so chunked work keeps a bounded footprint
+    os.environ.setdefault("GDAL_CACHEMAX", "256")
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:

@@ -1,8 +1,9 @@
 """``kunsink demo``: maps and carbon baseline of the bundled synthetic scene.
 
 Reads the committed scene (``data/demo``, ``data/rasters``), writes ``maps/overview.html``,
-``maps/carbon.html`` and ``maps/mines.html``, the carbon outputs (COGs, tables) under
-``outputs/demo/carbon`` and a demo mine registry under ``outputs/demo/mines``.
+``maps/carbon.html``, ``maps/greenspace.html`` and ``maps/mines.html``, the carbon outputs (COGs,
+tables) under ``outputs/demo/carbon``, green-space reach under ``outputs/demo/greenspace`` and a demo
+mine registry under ``outputs/demo/mines``.
 """
 
 from __future__ import annotations
@@ -97,6 +98,8 @@ def run_demo(maps_dir: str | os.PathLike = "maps", data_dir: str | os.PathLike |
     cm = carbon_map(out_dir / "carbon", zones=zones, boundary=layers["boundary"])
     yield f"wrote {save_map(cm, maps_dir / 'carbon.html')} (stock 2020/2025, change, zone totals; synthetic demo data)"
 
+    from .greenspace import demo_greenspace
     from .mines import demo_mines
 
+    yield from demo_greenspace(layers, maps_dir, out_dir, progress=say)
     yield from demo_mines(layers, data_dir, maps_dir, out_dir, progress=say)

@@ -1,0 +1,540 @@
+"""The I/O edge of green-space reach: read and validate layers, run the analyses, write outputs atomically.
+
+``kunsink greenspace coverage | indicators | site`` and notebooks call :func:`run_coverage`,
+:func:`run_indicators` and :func:`run_siting`. Each takes file paths (GeoPackage, Shapefile incl.
+GBK attributes, GeoJSON, FlatGeobuf, zipped Shapefile; ``.osm``/``.osm.pbf`` for OpenStreetMap) or
+GeoDataFrames, validates them (:func:`kunsink.layers.validate_vector`: CRS, geometry, Chinese field
+aliases, GCJ-02 shift, extent), brings them to the working CRS and writes every output into a
+temporary folder renamed over ``out_dir`` only when complete: a failed run leaves nothing behind.
+
+Outputs of a coverage run
+-------------------------
+``coverage.gpkg``
+    layers ``neighbourhoods`` (per neighbourhood: distances m, shares 0–1, residents covered,
+    status), ``service_areas``, ``gaps``, ``entrances`` and ``unreachable`` (network mode).
+``coverage.csv``
+    the neighbourhood table without geometry (UTF-8 with BOM, opens in Excel).
+``summary.json``
+    district ``area_covered_pct`` and ``population_covered_pct`` for each rule and mode, the
+    profile (source, verified flag), population basis, network figures, notes and ``data_source``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+
+from ..errors import ConfigError, InputError, LayerError
+
+__all__ = [
+    "GreenspaceRun",
+    "load_greenspace_inputs",
+    "parse_population_total",
+    "run_coverage",
+    "run_indicators",
+    "run_siting",
+    "write_coverage",
+    "write_indicators",
+    "write_siting",
+]
+
+_LAYER_NAMES = {
+    "residential": ("residential", "residential_areas", "neighbourhoods", "居住区", "小区", "居住用地"),
+    "greenspace": ("greenspace", "green_space", "parks", "green", "绿地", "公园", "公园绿地"),
+    "network": ("network", "roads", "streets", "walk", "道路", "路网"),
+    "entrances": ("park_entrances", "entrances", "出入口", "公园出入口"),
+    "barriers": ("barriers", "barrier", "river", "railway", "障碍"),
+    "candidates": ("candidates", "sites", "候选地块"),
+    "built_up": ("built_up", "builtup", "建成区"),
+    "boundary": ("boundary", "district", "行政边界"),
+}
+_KIND = {"residential": "residential", "greenspace": "greenspace", "network": "network", "entrances": None,
+         "barriers": None, "candidates": None, "built_up": "boundary", "boundary": "boundary"}
+
+
+@dataclass
+class GreenspaceRun:
+    """What a run produced: the analysis result, its summary and the files written."""
+
+    result: Any
+    summary: dict[str, Any]
+    files: list[Path] = field(default_factory=list)
+    coverage: Any = None
+
+
+def parse_population_total(value: str | float | int | None) -> float | None:
+    """``None``, a number of residents, or ``"census"`` (Kundulun 2020 census, 787,681)."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        out = float(value)
+    else:
+        text = str(value).strip().replace(",", "").replace("_", "")
+        if text.lower() in ("census", "census2020", "普查"):
+            from ..config import CENSUS_2020_POPULATION
+
+            return float(CENSUS_2020_POPULATION)
+        try:
+            out = float(text)
+        except ValueError:
+            raise ConfigError(f"population total must be a number of residents or 'census', not {value!r}") from None
+    if not (out > 0 and np.isfinite(out)):
+        raise ConfigError(f"population total must be a positive number, not {value!r}")
+    return out
+
+
+def _pick_layer(path: Path, role: str, layer: str | None) -> str | None:
+    if layer is not None or path.suffix.lower() not in (".gpkg", ".sqlite"):
+        return layer
+    import pyogrio
+
+    try:
+        names = [str(n) for n, _ in pyogrio.list_layers(path)]
+    except Exception:
+        return None
+    if len(names) <= 1:
+        return None
+    for want in _LAYER_NAMES.get(role, ()):
+        for n in names:
+            if n.lower() == want.lower():
+                return n
+    raise InputError(f"{path.name} holds {len(names)} layers ({', '.join(names[:8])}); say which is the {role} "
+                     f"layer with --{role.replace('_', '-')}-layer NAME")
+
+
+def _zero_area(gdf: Any, what: str, id_cols: tuple[str, ...]) -> None:
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    poly = ok & np.isin(shapely.get_type_id(geoms), (3, 6))
+    zero = poly & ~(shapely.area(np.where(poly, shapely.make_valid(geoms), None)) > 0)
+    if zero.any():
+        col = next((c for c in id_cols if c in gdf.columns), None)
+        ids = gdf.loc[zero, col].astype(str).head(5).tolist() if col else [str(i + 1) for i in np.flatnonzero(zero)[:5]]
+        raise InputError(f"{what}: {int(zero.sum())} polygon(s) have zero area (feature {', '.join(ids)}"
+                         f"{' …' if zero.sum() > 5 else ''}); fix or remove them")
+
+
+def _load(src: Any, role: str, notes: list[str], *, layer: str | None = None, encoding: str | None = None,
+          assume_crs: str | None = None, reference: Any = None) -> Any:
+    """One input layer in the working CRS, validated; ``src`` is a path or a GeoDataFrame."""
+    from ..config import get_working_crs
+    from ..io import read_vector
+    from ..layers import validate_vector
+
+    if src is None:
+        return None
+    if hasattr(src, "geometry"):
+        gdf, name = src, role
+    else:
+        p = Path(src)
+        gdf = read_vector(p, layer=_pick_layer(p, role, layer) if p.exists() else layer, encoding=encoding)
+        name = p.name
+    if role in ("residential", "greenspace"):
+        _zero_area(gdf, f"{name} ({role})", ("gs_id", "res_id", "名称", "name", "id"))
+    kind = _KIND[role]
+    if kind is None:  # points or mixed layers: CRS and reprojection only
+        if gdf.crs is None:
+            if not assume_crs:
+                raise LayerError(f"{name}: no CRS (is the .prj file missing?); give --assume-crs")
+            gdf = gdf.set_crs(assume_crs)
+        gdf = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
+        if len(gdf) == 0:
+            raise LayerError(f"{name}: the {role} layer has no features")
+        work = get_working_crs()
+        if gdf.crs != work:
+            if role != "candidates":
+                notes.append(f"{role} reprojected from {gdf.crs.to_string()} to {work.to_string()}")
+            gdf = gdf.to_crs(work)
+        return gdf
+    clean, report = validate_vector(gdf, kind, assume_crs=assume_crs, reference=reference, path=str(name))
+    report.raise_if_unusable()
+    src_crs = report.info.get("CRS")
+    if src_crs and src_crs != clean.crs.to_string():
+        notes.append(f"{role} reprojected from {src_crs} to {clean.crs.to_string()}")
+    notes += [f"{role}: {r}" for r in report.repairs]
+    notes += [f"{role}: {w}" for w in report.warnings]
+    return clean
+
+
+def _source_flag(*layers: Any) -> str:
+    """``synthetic`` if any input layer says so, else ``OpenStreetMap`` or ``user data``."""
+    flags = set()
+    for g in layers:
+        if g is None or "source" not in getattr(g, "columns", ()):
+            continue
+        vals = set(g["source"].astype(str).str.strip().str.lower())
+        if "synthetic" in vals:
+            return "synthetic"
+        if "openstreetmap" in vals:
+            flags.add("OpenStreetMap")
+    return "OpenStreetMap" if flags else "user data"
+
+
+def load_greenspace_inputs(
+    residential: Any = None,
+    greenspace: Any = None,
+    *,
+    network: Any = None,
+    osm: Any = None,
+    entrances: Any = None,
+    barriers: Any = None,
+    layers: dict[str, str] | None = None,
+    encoding: str | None = None,
+    assume_crs: str | None = None,
+    reference: Any = None,
+    osm_engine: str | None = None,
+) -> tuple[dict[str, Any], list[str]]:
+    """Read and validate the layers of a green-space run.
+
+    ``osm`` (an ``.osm`` / ``.osm.pbf`` file) supplies the walking network and, when not given
+    separately, the green spaces and residential land.
+
+    Returns
+    -------
+    (dict of GeoDataFrames in the working CRS, notes)
+    """
+    layers = layers or {}
+    notes: list[str] = []
+    from_osm: dict[str, Any] = {}
+    if osm is not None:
+        from .osm import read_osm
+
+        from_osm = read_osm(osm, engine=osm_engine)
+        notes.append(f"walking network read from {Path(osm).name} ({len(from_osm['network'])} ways with a highway tag)")
+        if network is None:
+            network = from_osm["network"]
+        if greenspace is None:
+            greenspace = from_osm["greenspace"]
+            notes.append(f"green spaces from {Path(osm).name}: {len(greenspace)} (leisure=park/garden, landuse=grass …)")
+        if residential is None:
+            residential = from_osm["residential"]
+            notes.append(f"residential land from {Path(osm).name}: {len(residential)} landuse=residential polygons")
+        for role, g in (("green spaces", greenspace), ("residential land", residential)):
+            if hasattr(g, "geometry") and len(g) == 0:
+                raise InputError(f"{Path(osm).name} holds no {role}; give that layer as a file")
+    if residential is None or greenspace is None:
+        raise InputError("give the residential and green-space layers (or an OpenStreetMap file with both)")
+    kw = dict(encoding=encoding, assume_crs=assume_crs, reference=reference)
+    out = {
+        "residential": _load(residential, "residential", notes, layer=layers.get("residential"), **kw),
+        "greenspace": _load(greenspace, "greenspace", notes, layer=layers.get("greenspace"), **kw),
+        "network": _load(network, "network", notes, layer=layers.get("network"), **kw),
+        "entrances": _load(entrances, "entrances", notes, layer=layers.get("entrances"), **kw),
+        "barriers": _load(barriers, "barriers", notes, layer=layers.get("barriers"), **kw),
+    }
+    return out, notes
+
+
+def _write_gpkg(path: Path, frames: dict[str, Any]) -> None:
+    import pyogrio
+
+    first = True
+    for name, gdf in frames.items():
+        if gdf is None or len(gdf) == 0:
+            continue
+        g = gdf.copy()
+        for c in g.columns:
+            if c != g.geometry.name and g[c].dtype == object:
+                g[c] = g[c].astype(str)
+        g = g[~(g.geometry.isna() | g.geometry.is_empty)]
+        pyogrio.write_dataframe(g, path, layer=name, driver="GPKG", append=not first)
+        first = False
+
+
+def _dump(summary: dict[str, Any], path: Path) -> None:
+    path.write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=_json_default), encoding="utf-8")
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return None if not np.isfinite(o) else float(o)
+    if isinstance(o, np.bool_):
+        return bool(o)
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(type(o).__name__)
+
+
+def _with_source(gdf: Any, source: str) -> Any:
+    if gdf is None:
+        return None
+    g = gdf.copy()
+    if "source" not in g.columns:
+        g["source"] = source
+    return g
+
+
+def write_coverage(result: Any, out_dir: str | os.PathLike, data_source: str) -> list[Path]:
+    """Write a :class:`~kunsink.greenspace.coverage.CoverageResult` into ``out_dir`` atomically.
+
+    Returns the files written (``coverage.gpkg``, ``coverage.csv``, ``summary.json``).
+    """
+    from ..io import atomic_dir
+
+    out_dir = Path(out_dir)
+    table = _with_source(result.neighbourhoods, data_source)
+    frames = {"neighbourhoods": table,
+              "service_areas": _with_source(result.service_areas, data_source),
+              "gaps": _with_source(result.gaps, data_source),
+              "entrances": _with_source(result.entrances, data_source),
+              "unreachable": _with_source(result.unreachable, data_source)}
+    summary = dict(result.summary)
+    summary["data_source"] = data_source
+    summary["layers"] = [k for k, v in frames.items() if v is not None and len(v)]
+    with atomic_dir(out_dir) as tmp:
+        _write_gpkg(tmp / "coverage.gpkg", frames)
+        table.drop(columns=table.geometry.name).to_csv(tmp / "coverage.csv", index=False, encoding="utf-8-sig")
+        _dump(summary, tmp / "summary.json")
+    result.summary["data_source"] = data_source
+    return [out_dir / n for n in ("coverage.gpkg", "coverage.csv", "summary.json")]
+
+
+def run_coverage(
+    residential: Any,
+    greenspace: Any,
+    out_dir: str | os.PathLike,
+    *,
+    network: Any = None,
+    osm: Any = None,
+    entrances: Any = None,
+    barriers: Any = None,
+    profile: Any = None,
+    mode: str = "both",
+    population_total: Any = None,
+    require_population: bool | None = None,
+    cell_m: float = 25.0,
+    entrance_max_m: float = 30.0,
+    node_crossings: bool = True,
+    layers: dict[str, str] | None = None,
+    encoding: str | None = None,
+    assume_crs: str | None = None,
+    osm_engine: str | None = None,
+) -> GreenspaceRun:
+    """Read, measure and write green-space reach (``kunsink greenspace coverage``).
+
+    Parameters
+    ----------
+    residential, greenspace, network, entrances, barriers : path or GeoDataFrame
+        See :func:`kunsink.greenspace.coverage.compute_coverage`; any CRS, reprojected to the working CRS.
+    out_dir : path
+        Output folder, written atomically.
+    osm : path, optional
+        ``.osm`` / ``.osm.pbf``: the walking network (and parks / residential land not given otherwise).
+    profile : str or path, optional
+        Rule profile id or YAML file (default ``cn-300-500``).
+    mode : {"line", "network", "both"}
+    population_total : number or "census", optional
+        Residents to spread by area when the neighbourhoods have no population field.
+    layers : dict, optional
+        Layer names inside multi-layer GeoPackages, by role (``residential``, ``greenspace`` …).
+
+    Returns
+    -------
+    GreenspaceRun
+    """
+    from .coverage import compute_coverage
+
+    if mode not in ("line", "network", "both"):
+        raise ConfigError(f"--mode must be line, network or both, not {mode!r}")
+    from .profiles import load_profile
+
+    prof = load_profile(profile)
+    total = parse_population_total(population_total)
+    data, notes = load_greenspace_inputs(residential, greenspace, network=network, osm=osm, entrances=entrances,
+                                         barriers=barriers, layers=layers, encoding=encoding, assume_crs=assume_crs,
+                                         osm_engine=osm_engine)
+    result = compute_coverage(data["residential"], data["greenspace"], prof, network=data["network"],
+                              entrances=data["entrances"], barriers=data["barriers"], modes=mode,
+                              population_total=total, require_population=require_population, cell_m=cell_m,
+                              entrance_max_m=entrance_max_m, node_crossings=node_crossings)
+    result.summary["notes"] = notes + result.summary["notes"]
+    source = _source_flag(data["residential"], data["greenspace"], data["network"], data["entrances"])
+    files = write_coverage(result, out_dir, source)
+    return GreenspaceRun(result, result.summary, files)
+
+
+def _open_landcover(path: Any) -> Any:
+    if path is None:
+        return None
+    if hasattr(path, "rio"):
+        return path
+    from ..rasters import open_raster
+
+    lc = open_raster(path, 1024)
+    if lc.rio.crs is None or not lc.rio.crs.is_projected:
+        raise InputError(f"{Path(path).name}: the land-cover raster must be in a projected CRS (metres); "
+                         "reproject it to the working CRS first (e.g. gdalwarp -t_srs EPSG:4546)")
+    return lc
+
+
+def write_indicators(result: Any, out_dir: str | os.PathLike, data_source: str) -> list[Path]:
+    """Write ``indicators.csv``, ``summary.json`` and (if derived) ``built_up.gpkg`` atomically."""
+    from ..io import atomic_dir
+
+    out_dir = Path(out_dir)
+    summary = dict(result.summary)
+    summary["data_source"] = data_source
+    names = ["indicators.csv", "summary.json"]
+    with atomic_dir(out_dir) as tmp:
+        table = result.table.copy()
+        table["source"] = data_source
+        table.to_csv(tmp / "indicators.csv", index=False, encoding="utf-8-sig")
+        _dump(summary, tmp / "summary.json")
+        if result.built_up is not None and len(result.built_up):
+            _write_gpkg(tmp / "built_up.gpkg", {"built_up": result.built_up})
+            names.append("built_up.gpkg")
+    result.summary["data_source"] = data_source
+    return [out_dir / n for n in names]
+
+
+def run_indicators(
+    greenspace: Any,
+    out_dir: str | os.PathLike | None = None,
+    *,
+    residential: Any = None,
+    population_total: Any = None,
+    landcover: Any = None,
+    built_up: Any = None,
+    boundary: Any = None,
+    profile: Any = None,
+    layers: dict[str, str] | None = None,
+    encoding: str | None = None,
+    assume_crs: str | None = None,
+) -> GreenspaceRun:
+    """Green-space indicators with their targets (``kunsink greenspace indicators``).
+
+    Parameters
+    ----------
+    greenspace : path or GeoDataFrame
+    out_dir : path, optional
+        Where to write ``indicators.csv`` and ``summary.json`` (atomically); None writes nothing.
+    residential : path or GeoDataFrame, optional
+        Neighbourhoods (population, and the park service coverage).
+    population_total : number or "census", optional
+    landcover : path or DataArray, optional
+        Land-cover raster (CLCD codes, projected CRS) for 绿化覆盖率 and 森林覆盖率.
+    built_up : path or GeoDataFrame, optional
+        The built-up area (建成区); default derived from the land cover.
+    boundary : path or GeoDataFrame, optional
+        District boundary for 森林覆盖率 (default: Kundulun's).
+    profile : str or path, optional
+        Holds the targets.
+    """
+    from ..datasets import load_boundary
+    from .indicators import compute_indicators
+
+    layers = layers or {}
+    notes: list[str] = []
+    kw = dict(encoding=encoding, assume_crs=assume_crs)
+    greens = _load(greenspace, "greenspace", notes, layer=layers.get("greenspace"), **kw)
+    res = _load(residential, "residential", notes, layer=layers.get("residential"), **kw)
+    bu = _load(built_up, "built_up", notes, layer=layers.get("built_up"), **kw)
+    if boundary is not None:
+        district = _load(boundary, "boundary", notes, layer=layers.get("boundary"), **kw)
+    else:
+        from ..config import get_working_crs
+
+        district = load_boundary().to_crs(get_working_crs())
+        notes.append("森林覆盖率 over the Kundulun district boundary (AMap 2025); give --boundary for another area")
+    lc = _open_landcover(landcover)
+    result = compute_indicators(greens, profile=profile, residential=res,
+                                population_total=parse_population_total(population_total), landcover=lc,
+                                built_up=bu, district=district if lc is not None else None)
+    result.summary["notes"] = notes + result.summary["notes"]
+    lc_tags = {}
+    if landcover is not None and not hasattr(landcover, "rio"):
+        from ..rasters import raster_tags
+
+        lc_tags = raster_tags(landcover)
+    source = "synthetic" if lc_tags.get("source") == "synthetic" else _source_flag(greens, res)
+    files = write_indicators(result, out_dir, source) if out_dir is not None else []
+    result.summary["data_source"] = source
+    return GreenspaceRun(result, result.summary, files)
+
+
+def write_siting(result: Any, coverage: Any, out_dir: str | os.PathLike, data_source: str) -> list[Path]:
+    """Write ``sites.gpkg`` (sites, candidates, gaps), ``sites.csv`` and ``summary.json`` atomically."""
+    from ..io import atomic_dir
+
+    out_dir = Path(out_dir)
+    summary = dict(result.summary)
+    summary["data_source"] = data_source
+    summary["coverage"] = {k: coverage.summary[k] for k in ("profile", "modes", "population", "population_basis")}
+    gaps = coverage.gaps
+    gaps = gaps[(gaps["rule"] == result.summary["rule"]) & (gaps["mode"] == result.summary["mode"])]
+    with atomic_dir(out_dir) as tmp:
+        sites = _with_source(result.sites, data_source)
+        _write_gpkg(tmp / "sites.gpkg", {"sites": sites, "candidates": _with_source(result.candidates, data_source),
+                                         "gaps": _with_source(gaps, data_source)})
+        sites.drop(columns=sites.geometry.name).to_csv(tmp / "sites.csv", index=False, encoding="utf-8-sig")
+        _dump(summary, tmp / "summary.json")
+    result.summary["data_source"] = data_source
+    return [out_dir / n for n in ("sites.gpkg", "sites.csv", "summary.json")]
+
+
+def run_siting(
+    residential: Any,
+    greenspace: Any,
+    out_dir: str | os.PathLike,
+    *,
+    k: int,
+    network: Any = None,
+    osm: Any = None,
+    entrances: Any = None,
+    barriers: Any = None,
+    candidates: Any = None,
+    landcover: Any = None,
+    profile: Any = None,
+    rule: str | None = None,
+    mode: str | None = None,
+    site_area_m2: float = 2000.0,
+    population_total: Any = None,
+    method: str = "mclp",
+    time_limit_s: float = 60.0,
+    cell_m: float = 25.0,
+    layers: dict[str, str] | None = None,
+    encoding: str | None = None,
+    assume_crs: str | None = None,
+) -> GreenspaceRun:
+    """Choose ``k`` new pocket parks that cover the most residents (``kunsink greenspace site``).
+
+    Measures coverage first (in ``mode``; default the rule's official mode), then solves the MCLP
+    (:func:`kunsink.greenspace.siting.choose_sites`) and writes ``sites.gpkg``, ``sites.csv``,
+    ``summary.json`` into ``out_dir`` atomically.
+    """
+    from .coverage import compute_coverage
+    from .profiles import load_profile
+    from .siting import choose_sites
+
+    prof = load_profile(profile)
+    r = prof.rule(rule) if rule else prof.rules[0]
+    mode = mode or r.official_mode
+    if mode not in ("line", "network"):
+        raise ConfigError(f"--mode must be line or network for siting, not {mode!r}")
+    if mode == "network" and network is None and osm is None:
+        raise ConfigError("network siting needs a walking network (--network or --osm)")
+    if not isinstance(k, (int, np.integer)) or k < 1:
+        raise ConfigError(f"--k must be a whole number ≥ 1, not {k!r}")
+    data, notes = load_greenspace_inputs(residential, greenspace, network=network, osm=osm, entrances=entrances,
+                                         barriers=barriers, layers=layers, encoding=encoding, assume_crs=assume_crs)
+    cand = _load(candidates, "candidates", notes, layer=(layers or {}).get("candidates"), encoding=encoding,
+                 assume_crs=assume_crs)
+    lc = _open_landcover(landcover)
+    cov = compute_coverage(data["residential"], data["greenspace"], prof,
+                           network=data["network"] if mode == "network" else None, entrances=data["entrances"],
+                           barriers=data["barriers"], modes=(mode,), population_total=parse_population_total(population_total),
+                           cell_m=cell_m)
+    result = choose_sites(cov, k, rule=r.id, mode=mode, candidates=cand, site_area_m2=site_area_m2, landcover=lc,
+                          method=method, time_limit_s=time_limit_s)
+    result.summary["notes"] = notes + cov.summary["notes"] + result.summary["notes"]
+    source = _source_flag(data["residential"], data["greenspace"], data["network"])
+    files = write_siting(result, cov, out_dir, source)
+    return GreenspaceRun(result, result.summary, files, cov)
