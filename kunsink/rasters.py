@@ -14,6 +14,8 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import rasterio
+import rioxarray  # noqa: F401  (registers the .rio accessor)
 
 from .errors import CRSError, RasterError
 

@@ -20,7 +20,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, InputError, RasterError
+from ..io import atomic_dir, read_vector
 from ..landcover import CLASS_NAMES_ZH, KUNSINK_CLASSES, scheme_mapping
+from ..rasterout import store_geotiffs
+from ..rasters import grid_difference, open_raster, pixel_area_m2, warp_to_grid, warp_to_working_crs
 from .densities import POOLS, default_density_table, read_density_table, unverified_pools, validate_density_table
 from .stocks import (ClassStats, change_array, check_codes, class_table, paired_statistics, pool_totals,
                      reduce_zone_sums, stock_arrays, zone_sum_tasks, zone_totals)
@@ -71,8 +74,6 @@ class _ZoneRasterizer:
 
 
 def _open_lc(path: Path, workdir: Path, chunks: int, notes: list[str]):
-    from ..rasters import open_raster, warp_to_working_crs
-
     lc = open_raster(path, chunks)
     if np.dtype(lc.dtype).kind not in "iu":
         raise RasterError(f"{path.name}: land-cover codes must be integers; this raster is {lc.dtype}")
@@ -86,8 +87,6 @@ def _open_lc(path: Path, workdir: Path, chunks: int, notes: list[str]):
 
 def _prepare_zones(zones_path, zone_field: str | None, lc, notes: list[str]):
     import shapely
-
-    from ..io import read_vector
 
     gdf = read_vector(zones_path)
     if gdf.empty:
@@ -196,9 +195,6 @@ def run_carbon(
     -------
     CarbonResult
     """
-    from ..io import atomic_dir
-    from ..rasters import grid_difference, open_raster, pixel_area_m2, warp_to_grid
-
     if chunks % 512:
         raise ConfigError(f"chunks must be a multiple of 512 pixels; got {chunks}")
     lc_path = Path(landcover)
@@ -431,8 +427,6 @@ def _summarise(per_bas: pd.DataFrame, per_alt: pd.DataFrame | None, mapping, nam
 
 def _write_rasters(lc, lc_alt, table, mapping, codes, ov_bas, ov_alt, const, out: Path, source: str, client,
                    zones_fn=None, overviews: bool = True, cog: bool = True):
-    from ..rasterout import store_geotiffs
-
     arrays = {}
     bas = stock_arrays(lc, table, mapping, codes, ov_bas)
     suffix_b = "_bas" if lc_alt is not None else ""
