@@ -85,10 +85,24 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             aux.unlink()
 
 
+#: Written into every output folder kunsink makes, so that a later run may replace that folder.
+OUTPUT_MARKER = ".kunsink-output"
+
+
 @contextlib.contextmanager
 def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary folder beside ``path``; it replaces ``path`` only if the block succeeds."""
-    target = Path(path)
+    """Yield a temporary folder beside ``path``; it replaces ``path`` only if the block succeeds.
+
+    An existing ``path`` is replaced only if it is empty or was written by kunsink (it holds
+    :data:`OUTPUT_MARKER`); a folder holding anything else is refused, never deleted.
+    """
+    target = Path(path).resolve()
+    if target.exists():
+        if not target.is_dir():
+            raise InputError(f"output {target} exists and is a file; give a folder")
+        if any(target.iterdir()) and not (target / OUTPUT_MARKER).exists():
+            raise InputError(f"output folder {target} already holds files kunsink did not write; "
+                             "give a new or empty folder")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmpdir = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     umask = os.umask(0)
@@ -96,7 +110,12 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     os.chmod(tmpdir, 0o777 & ~umask)  # mkdtemp makes it private; outputs are ordinary folders
     try:
         yield tmpdir
-        if target.exists():
+        (tmpdir / OUTPUT_MARKER).write_text("written by kunsink; this folder is replaced on the next run\n")
+        if target.exists() and not any(target.iterdir()):
+            # an empty folder (perhaps the working directory): fill it rather than swap it
+            for item in tmpdir.iterdir():
+                os.replace(item, target / item.name)
+        elif target.exists():
             old = target.with_name(f".{target.name}.old")
             shutil.rmtree(old, ignore_errors=True)
             os.replace(target, old)

@@ -308,6 +308,12 @@ def check_raster(path: str | os.PathLike, kind: str = "landcover", *, assume_crs
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p}: no such file")
+    assumed = None
+    if assume_crs:
+        try:
+            assumed = rasterio.crs.CRS.from_user_input(assume_crs)
+        except Exception:
+            raise CRSError(f"unknown CRS {assume_crs!r} (--assume-crs); give e.g. EPSG:4326") from None
     try:
         with rasterio.open(p) as ds:
             report.info["size"] = f"{ds.width} × {ds.height} px, {ds.count} band(s), {ds.dtypes[0]}"
@@ -316,7 +322,7 @@ def check_raster(path: str | os.PathLike, kind: str = "landcover", *, assume_crs
                 if not assume_crs:
                     report.problems.append("no CRS in the raster; give the right one with --assume-crs")
                     return report
-                crs = rasterio.crs.CRS.from_user_input(assume_crs)
+                crs = assumed
                 report.warnings.append(f"no CRS in the file; assumed {assume_crs} as told")
             report.info["CRS"] = crs.to_string()
             report.info["pixel size"] = f"{abs(ds.transform.a):g} × {abs(ds.transform.e):g} {'degrees' if crs.is_geographic else 'm'}"

@@ -83,6 +83,15 @@ def grid_difference(a, b) -> str | None:
     return None
 
 
+def _unique_vrt(workdir: str | os.PathLike, src: Path, tag: str) -> Path:
+    """A new VRT path in ``workdir``; never shared by two inputs with the same file name."""
+    import tempfile
+
+    fd, name = tempfile.mkstemp(prefix=f"{src.stem}.{tag}.", suffix=".vrt", dir=workdir)
+    os.close(fd)
+    return Path(name)
+
+
 def _write_vrt(src_path: str, vrt_path: Path, resampling: str, **vrt_kwargs) -> Path:
     import rasterio
     import rasterio.shutil
@@ -104,7 +113,7 @@ def warp_to_grid(path: str | os.PathLike, like, workdir: str | os.PathLike, resa
     src = open_raster(p, chunks)  # validates
     with rasterio.open(p) as ds:
         nodata = ds.nodata
-    vrt = _write_vrt(str(p), Path(workdir) / f"{p.stem}.aligned.vrt", resampling, crs=like.rio.crs,
+    vrt = _write_vrt(str(p), _unique_vrt(workdir, p, "aligned"), resampling, crs=like.rio.crs,
                      transform=like.rio.transform(), width=like.shape[1], height=like.shape[0],
                      src_nodata=nodata, nodata=nodata if nodata is not None else np.nan)
     out = open_raster(vrt, chunks)
@@ -137,7 +146,7 @@ def warp_to_working_crs(path: str | os.PathLike, workdir: str | os.PathLike, chu
         crs = get_working_crs().to_wkt()
         transform, width, height = calculate_default_transform(ds.crs, crs, ds.width, ds.height, *ds.bounds,
                                                                resolution=res_m)
-    vrt = _write_vrt(str(p), Path(workdir) / f"{p.stem}.{get_working_crs().to_epsg()}.vrt", resampling,
+    vrt = _write_vrt(str(p), _unique_vrt(workdir, p, str(get_working_crs().to_epsg())), resampling,
                      crs=crs, transform=transform, width=width, height=height,
                      src_nodata=nodata, nodata=nodata)
     out = open_raster(vrt, chunks)

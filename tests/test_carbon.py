@@ -67,7 +67,7 @@ def test_output_rasters_follow_the_contract(pair, tmp_path):
     for n in ("c_storage_bas.tif", "c_storage_alt.tif", "c_change_bas_alt.tif", "c_above_bas.tif", "c_soil_alt.tif",
               "summary.json", "summary.csv", "classes.csv", "transitions.csv"):
         assert n in names
-    assert not any(n.startswith(".") for n in names)
+    assert not any(n.startswith(".") and n != ".kunsink-output" for n in names)  # no temporary files left
     with rasterio.open(out / "c_storage_bas.tif") as ds, rasterio.open(bas) as src:
         assert ds.dtypes[0] == "float32" and ds.nodata == -1
         assert ds.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
@@ -338,3 +338,52 @@ def test_plain_tiff_option_writes_the_same_values(pair, tmp_path):
         with rasterio.open(tmp_path / "cog" / name) as a, rasterio.open(tmp_path / "plain" / name) as b:
             assert b.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") != "COG" and b.profile["tiled"]
             np.testing.assert_array_equal(a.read(1), b.read(1))
+
+
+# --- regressions found in review -----------------------------------------------------------------
+
+def _geo_copy(src: Path, dst: Path) -> Path:
+    from rasterio.warp import calculate_default_transform, reproject
+
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    with rasterio.open(src) as s:
+        t, w, h = calculate_default_transform(s.crs, "EPSG:4326", s.width, s.height, *s.bounds)
+        with rasterio.open(dst, "w", **(s.profile | {"crs": "EPSG:4326", "transform": t, "width": w, "height": h})) as d:
+            reproject(rasterio.band(s, 1), rasterio.band(d, 1), resampling=rasterio.enums.Resampling.nearest)
+    return dst
+
+
+def test_same_file_names_in_two_folders_are_not_confused(pair, tmp_path):
+    bas, alt, pools = pair
+    a = _geo_copy(bas, tmp_path / "y2020" / "lc.tif")
+    b = _geo_copy(alt, tmp_path / "y2025" / "lc.tif")
+    s = run_carbon(a, tmp_path / "o", alt=b, densities=pools, write_rasters=False).summary
+    assert s["total_mgc"] != pytest.approx(s["total_alt_mgc"], rel=1e-6)
+    assert all("matmul" not in n for n in s["notes"])
+
+
+def test_existing_folder_with_other_files_is_refused_not_deleted(pair, tmp_path, capsys):
+    bas, _, pools = pair
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    (keep / "notes.txt").write_text("mine")
+    assert main(["carbon", "--landcover", str(bas), "--densities", str(pools), "--out", str(keep)]) == 2
+    assert "did not write" in capsys.readouterr().err
+    assert (keep / "notes.txt").read_text() == "mine"
+    # a folder kunsink wrote is replaced on the next run
+    out = tmp_path / "out"
+    assert main(["carbon", "--landcover", str(bas), "--densities", str(pools), "--out", str(out)]) == 0
+    assert main(["carbon", "--landcover", str(bas), "--densities", str(pools), "--out", str(out)]) == 0
+
+
+def test_out_dot_and_bad_chunks(pair, tmp_path, monkeypatch, capsys):
+    bas, _, pools = pair
+    work = tmp_path / "w"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert main(["carbon", "--landcover", str(bas), "--densities", str(pools), "--out", "."]) == 0
+    assert (work / "summary.json").exists()
+    for bad in ("0", "-512", "700"):
+        assert main(["carbon", "--landcover", str(bas), "--densities", str(pools), "--chunks", bad,
+                     "--out", str(tmp_path / "c")]) == 2
+        assert "multiple of 512" in capsys.readouterr().err

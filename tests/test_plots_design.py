@@ -159,7 +159,7 @@ def test_cli_design_writes_plots_sheet_and_map(lc30, tmp_path, capsys):
     assert "30 plots" in text and "SYNTHETIC" in text
     names = {p.name for p in out.iterdir()}
     assert {"plots.gpkg", "field_sheet.csv", "allocation.csv", "design.json", "plots_map.html"} <= names
-    assert not any(n.startswith(".") for n in names)
+    assert not any(n.startswith(".") and n != ".kunsink-output" for n in names)
     gdf = pyogrio.read_dataframe(out / "plots.gpkg", layer="plots")
     assert len(gdf) == 30 and gdf.crs.to_epsg() == 4546 and set(gdf["source"]) == {"synthetic"}
     raw = (out / "field_sheet.csv").read_bytes()

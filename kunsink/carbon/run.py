@@ -81,7 +81,7 @@ def _open_lc(path: Path, workdir: Path, chunks: int, notes: list[str]):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             lc = warp_to_working_crs(path, workdir, chunks)
-        notes += [str(w.message) for w in caught]
+        notes += [str(w.message) for w in caught if "geographic CRS" in str(w.message)]
     return lc
 
 
@@ -180,7 +180,7 @@ def run_carbon(
     mc : int
         Monte Carlo iterations (0 = none). ``correlate_dates`` draws one density per class for both dates.
     chunks : int
-        Chunk size in pixels (a multiple of 256).
+        Chunk size in pixels (a multiple of 512).
     scheduler : str or distributed.Client, optional
         Address of a dask.distributed scheduler (``tcp://host:8786``) or a Client.
     write_rasters : bool
@@ -195,8 +195,8 @@ def run_carbon(
     -------
     CarbonResult
     """
-    if chunks % 512:
-        raise ConfigError(f"chunks must be a multiple of 512 pixels; got {chunks}")
+    if chunks <= 0 or chunks % 512:
+        raise ConfigError(f"chunks must be a positive multiple of 512 pixels; got {chunks}")
     lc_path = Path(landcover)
     for p in [lc_path] + ([Path(alt)] if alt else []):
         if not p.exists():
@@ -224,7 +224,7 @@ def run_carbon(
 
     client = _client(scheduler)
     notes: list[str] = []
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".kunsink-carbon-", dir=out_dir.parent))
     try:
@@ -249,7 +249,9 @@ def run_carbon(
             return out
 
         ov_bas = _overrides(pool_rasters)
-        ov_alt = _overrides(alt_pool_rasters if alt_pool_rasters is not None else pool_rasters) if lc_alt is not None else {}
+        ov_alt = {}
+        if lc_alt is not None:
+            ov_alt = ov_bas if alt_pool_rasters is None else _overrides(alt_pool_rasters)
 
         zones_fn = zone_names = None
         if zones is not None:
@@ -306,7 +308,8 @@ def run_carbon(
                 notes.append("the density table has no _low/_high ranges: uncertainty is zero by construction")
             a_bas = _pool_areas(stats, mapping)
             a_alt = _pool_areas(stats_alt, mapping) if stats_alt is not None else None
-            summary["ipcc_approach1"] = approach1(table, a_bas, a_alt, correlate_dates, trans)
+            summary["ipcc_approach1"] = approach1(table, a_bas, a_alt, correlate_dates, trans,
+                                                  frozenset(ov_bas) | frozenset(ov_alt))
             mc_out = None
             if mc:
                 mc_out = monte_carlo(table, a_bas, a_alt, mc, seed, correlate_dates, trans,

@@ -125,7 +125,8 @@ def monte_carlo(table: pd.DataFrame, bas: PoolAreas, alt: PoolAreas | None = Non
 
 
 def approach1(table: pd.DataFrame, bas: PoolAreas, alt: PoolAreas | None = None,
-              correlate_dates: bool = True, transitions: pd.Series | None = None) -> dict[str, float]:
+              correlate_dates: bool = True, transitions: pd.Series | None = None,
+              fixed_pools: set[str] | frozenset = frozenset()) -> dict[str, float]:
     """IPCC Approach 1 error propagation: half-width of the 95 % interval (Mg C) of each total.
 
     Each class–pool stock's uncertainty is its area × half the 2.5–97.5 % range of its triangular
@@ -149,6 +150,8 @@ def approach1(table: pd.DataFrame, bas: PoolAreas, alt: PoolAreas | None = None,
             continue
         a_alt = alt.table_area_ha.reindex(classes, fill_value=0.0)[pool].to_numpy()
         var_alt += float(np.sum((a_alt * half) ** 2))
+        if pool in fixed_pools:  # given as rasters: held fixed, as in monte_carlo
+            continue
         if trans is not None:
             fi, tj, area = trans
             inflow = np.bincount(tj, weights=area, minlength=len(classes))

@@ -76,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     # GDAL's block cache defaults to 5 % of RAM; cap it so chunked work keeps a bounded footprint
     os.environ.setdefault("GDAL_CACHEMAX", "256")
     args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args
+    first = next((i for i, a in enumerate(args) if not a.startswith("-")), len(args))
+    debug = "--debug" in args[:first]  # a root option: only before the command
     try:
         rv = app(args=args, prog_name="kunsink", standalone_mode=False)
         code = rv if isinstance(rv, int) else 0
