@@ -35,6 +35,7 @@ __all__ = [
     "validate_vector",
     "check_raster",
     "detect_gcj02_shift",
+    "pick_layer",
 ]
 
 _GEOM_FAMILIES = {
@@ -228,6 +229,8 @@ def validate_vector(
 
     schema = get_schema(kind)
     report = LayerReport(path=path, kind=schema.kind)
+    if gdf.attrs.get("layer"):
+        report.info["layer"] = gdf.attrs["layer"]
     report.info["features"] = len(gdf)
     if gdf.attrs.get("encoding"):
         report.info["attribute encoding"] = gdf.attrs["encoding"]
@@ -357,6 +360,43 @@ def check_raster(path: str | os.PathLike, kind: str = "landcover", *, assume_crs
     return report
 
 
+_KIND_LAYER_NAMES = {
+    "boundary": ("boundary", "district", "边界", "行政区"),
+    "landcover": ("landcover", "landuse", "dltb", "DLTB", "地类图斑"),
+    "greenspace": ("greenspace", "parks", "green", "绿地", "公园"),
+    "residential": ("residential", "neighbourhoods", "居住区", "小区"),
+    "network": ("network", "roads", "streets", "道路"),
+    "mine_sites": ("mine_sites", "mines", "矿山"),
+    "plots": ("plots", "样地"),
+}
+
+
+def pick_layer(path: str | os.PathLike, kind: str, layer: str | None = None) -> str | None:
+    """The layer to read from a multi-layer file: the one given, else the one named after the kind.
+
+    Raises
+    ------
+    InputError
+        A multi-layer file with no layer named after the kind (the message lists the layers).
+    """
+    if layer is not None or Path(path).suffix.lower() != ".gpkg" or not Path(path).exists():
+        return layer
+    import pyogrio
+
+    try:
+        names = [str(n) for n, _ in pyogrio.list_layers(path)]
+    except Exception:
+        return None  # read_vector reports an unreadable file
+    if len(names) <= 1:
+        return None
+    key = get_schema(kind).kind
+    for candidate in _KIND_LAYER_NAMES.get(key, (key,)):
+        if candidate in names:
+            return candidate
+    raise InputError(f"{Path(path).name} holds {len(names)} layers ({', '.join(names[:12])}); "
+                     f"say which with --layer")
+
+
 def check_layer(path: str | os.PathLike, kind: str, *, assume_crs: str | None = None, encoding: str | None = None,
                 layer: str | None = None, reference=None) -> LayerReport:
     """Read and check one layer file of a given kind; never raises for an unusable layer, only reports.
@@ -367,7 +407,10 @@ def check_layer(path: str | os.PathLike, kind: str, *, assume_crs: str | None = 
     try:
         if is_raster_path(path):
             return check_raster(path, kind, assume_crs=assume_crs, reference=reference)
+        layer = pick_layer(path, kind, layer)
         gdf = read_vector(path, layer=layer, encoding=encoding)
+        if layer is not None:
+            gdf.attrs["layer"] = layer
     except (InputError, RasterError, CRSError) as exc:
         report = LayerReport(path=str(path), kind=get_schema(kind).kind)
         report.problems.append(str(exc))
@@ -385,7 +428,7 @@ def load_layer(path: str | os.PathLike, kind: str, *, assume_crs: str | None = N
     LayerError
         With the first problem found, in one line.
     """
-    gdf = read_vector(path, layer=layer, encoding=encoding)
+    gdf = read_vector(path, layer=pick_layer(path, kind, layer), encoding=encoding)
     clean, report = validate_vector(gdf, kind, assume_crs=assume_crs, reference=reference, path=str(path))
     report.raise_if_unusable()
     clean.attrs["report"] = report

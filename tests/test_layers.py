@@ -166,3 +166,15 @@ def test_debug_shows_traceback(tmp_path):
     with pytest.raises(Exception):
         main(["--debug", "crs", "convert", str(tmp_path / "nope.gpkg"), str(tmp_path / "o.gpkg"),
               "--from", "gcj02", "--to", "wgs84"])
+
+
+def test_multi_layer_geopackage_picks_the_layer_named_after_the_kind(capsys):
+    from kunsink.datasets import demo_dir
+
+    gpkg = demo_dir() / "kundulun_demo.gpkg"
+    code, out, _ = _cli(capsys, "layers", "check", gpkg, "--kind", "greenspace")
+    assert code == 0 and "layer: greenspace" in out
+    code, _, err = _cli(capsys, "layers", "check", gpkg, "--kind", "landcover")
+    assert code == 2 and "--layer" in _one_error_line(err)
+    code, out, _ = _cli(capsys, "layers", "check", gpkg, "--kind", "boundary", "--layer", "boundary")
+    assert code == 0
