@@ -26,7 +26,6 @@ DEFAULT_CHUNK = 1024
 
 def raster_tags(path: str | os.PathLike) -> dict[str, str]:
     """Dataset-level tags of a raster (e.g. ``source=synthetic``)."""
-    import rasterio
 
     with rasterio.open(path) as ds:
         return dict(ds.tags())
@@ -40,8 +39,6 @@ def open_raster(path: str | os.PathLike, chunks: int = DEFAULT_CHUNK, band: int 
     RasterError
         Missing, unreadable or corrupt files, or a raster with no CRS (unless ``assume_crs``).
     """
-    import rasterio
-    import rioxarray
 
     p = Path(path)
     if not p.exists():
@@ -93,7 +90,6 @@ def _unique_vrt(workdir: str | os.PathLike, src: Path, tag: str) -> Path:
 
 
 def _write_vrt(src_path: str, vrt_path: Path, resampling: str, **vrt_kwargs) -> Path:
-    import rasterio
     import rasterio.shutil
     from rasterio.enums import Resampling
     from rasterio.vrt import WarpedVRT
@@ -107,7 +103,6 @@ def _write_vrt(src_path: str, vrt_path: Path, resampling: str, **vrt_kwargs) -> 
 def warp_to_grid(path: str | os.PathLike, like, workdir: str | os.PathLike, resampling: str = "bilinear",
                  chunks: int = DEFAULT_CHUNK):
     """Open a raster resampled onto ``like``'s grid (CRS, transform, size), lazily via a VRT in ``workdir``."""
-    import rasterio
 
     p = Path(path)
     src = open_raster(p, chunks)  # validates
@@ -128,7 +123,6 @@ def warp_to_working_crs(path: str | os.PathLike, workdir: str | os.PathLike, chu
 
     The pixel size is the source's, converted to metres at the raster's centre and rounded.
     """
-    import rasterio
 
     from .config import get_working_crs
 

@@ -11,7 +11,8 @@ import pandas as pd
 
 from ..errors import ConfigError
 
-__all__ = ["POOLS", "default_density_table", "read_density_table", "validate_density_table", "density_lut"]
+__all__ = ["POOLS", "default_density_table", "read_density_table", "validate_density_table", "density_lut",
+           "resolve_density_table"]
 
 #: The four InVEST pools, Mg C/ha: above-ground, below-ground, soil (0–30 cm), dead organic matter.
 POOLS: tuple[str, ...] = ("c_above", "c_below", "c_soil", "c_dead")
@@ -89,6 +90,17 @@ def default_density_table() -> pd.DataFrame:
         df = read_density_table(p)
     df.attrs["name"] = "kunsink default (Kundulun, CLCD classes)"
     return df
+
+
+def resolve_density_table(densities: "str | os.PathLike | pd.DataFrame | None") -> pd.DataFrame:
+    """The table to use: a DataFrame (columns or a ``lucode`` index), a CSV path, or the default."""
+    if isinstance(densities, pd.DataFrame):
+        if "lucode" not in [str(c).lower() for c in densities.columns] and densities.index.name == "lucode":
+            densities = densities.reset_index()
+        return validate_density_table(densities)
+    if densities is not None:
+        return read_density_table(densities)
+    return default_density_table()
 
 
 def density_lut(table: pd.DataFrame, column: str, size: int) -> np.ndarray:

@@ -21,10 +21,10 @@ import pandas as pd
 
 from ..errors import ConfigError, InputError, RasterError
 from ..io import atomic_dir, read_vector
-from ..landcover import CLASS_NAMES_ZH, KUNSINK_CLASSES, scheme_mapping
+from ..landcover import KUNSINK_CLASSES, scheme_mapping
 from ..rasterout import store_geotiffs
 from ..rasters import grid_difference, open_raster, pixel_area_m2, warp_to_grid, warp_to_working_crs
-from .densities import POOLS, default_density_table, read_density_table, unverified_pools, validate_density_table
+from .densities import POOLS, resolve_density_table, unverified_pools
 from .stocks import (ClassStats, change_array, check_codes, class_table, paired_statistics, pool_totals,
                      reduce_zone_sums, stock_arrays, zone_sum_tasks, zone_totals)
 from .uncertainty import PoolAreas, approach1, monte_carlo
@@ -209,13 +209,7 @@ def run_carbon(
     if years is not None and alt is None:
         raise ConfigError("valuation needs an alternate land cover (--alt)")
 
-    if isinstance(densities, pd.DataFrame):
-        table = validate_density_table(densities.reset_index() if "lucode" not in densities.columns
-                                       and densities.index.name == "lucode" else densities)
-    elif densities is not None:
-        table = read_density_table(densities)
-    else:
-        table = default_density_table()
+    table = resolve_density_table(densities)
     if scheme is None:
         scheme = "clcd" if densities is None else "none"
     mapping = scheme_mapping(scheme, reclass)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -113,16 +112,11 @@ def run_carbon_polygons(
     from ..crs import to_working_crs
     from ..io import atomic_dir, read_vector, write_vector
     from .run import CarbonResult, _mc_summary, _pool_areas, _summarise, _valuation, _write_tables
-    from .densities import default_density_table, read_density_table, validate_density_table
+    from .densities import resolve_density_table
     from .uncertainty import approach1, monte_carlo
     from .valuation import valuation_constant
 
-    if isinstance(densities, pd.DataFrame):
-        table = validate_density_table(densities)
-    elif densities is not None:
-        table = read_density_table(densities)
-    else:
-        table = default_density_table()
+    table = resolve_density_table(densities)
     names = {int(k): str(v) for k, v in table["name"].items()} if "name" in table.columns else {}
 
     def _load(path):
