@@ -14,6 +14,9 @@ __all__ = [
     "LayerError",
     "RasterError",
     "ConfigError",
+    "OutputError",
+    "Interrupted",
+    "translate_error",
 ]
 
 
@@ -45,3 +48,79 @@ class RasterError(KunsinkError):
 
 class ConfigError(KunsinkError):
     """A setting, profile or table is invalid."""
+
+
+class OutputError(KunsinkError):
+    """An output path is refused (it is an input, the registry, a folder kunsink did not make) or cannot be written."""
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived; raised in the main thread so that every ``finally`` cleans up.
+
+    A BaseException, like KeyboardInterrupt, so that no ``except Exception`` swallows it.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+def _errno_text(exc: OSError) -> str:
+    import errno
+
+    what = {
+        errno.EACCES: "permission denied",
+        errno.EPERM: "operation not permitted",
+        errno.ENOSPC: "no space left on the disk",
+        errno.EDQUOT: "disk quota exceeded",
+        errno.EROFS: "the file system is read-only",
+        errno.EISDIR: "is a folder, not a file",
+        errno.ENOTDIR: "a folder in the path is a file",
+        errno.ENOENT: "no such file or folder",
+        errno.EEXIST: "already exists",
+        errno.ENAMETOOLONG: "file name too long",
+        errno.EIO: "input/output error (a damaged disk or a network drive that went away?)",
+    }.get(exc.errno or -1)
+    where = exc.filename if exc.filename else None
+    text = what or (exc.strerror or type(exc).__name__)
+    return f"{where}: {text}" if where else text
+
+
+def translate_error(exc: BaseException) -> "KunsinkError | None":
+    """The user-facing error for an exception from the file system or a library (GDAL, rasterio,
+    pyogrio, fiona, sqlite3, pandas' CSV reader, YAML), or ``None`` if ``exc`` looks like a bug.
+
+    The CLI calls this on any exception that is not already a :class:`KunsinkError`, so that a
+    corrupt or truncated file, a permission problem, a full disk or a folder where a file is
+    expected ends in one line and exit 2, whichever command met it.
+    """
+    if isinstance(exc, KunsinkError):
+        return exc
+    first = " ".join(str(exc).split()) or type(exc).__name__
+    mod = type(exc).__module__ or ""
+    name = type(exc).__name__
+    if isinstance(exc, MemoryError):
+        return InputError("not enough memory for this run (try smaller --chunks or fewer iterations)")
+    if isinstance(exc, OSError) and not mod.startswith(("rasterio", "pyogrio", "fiona")):
+        return InputError(_errno_text(exc))
+    if mod.startswith("rasterio") or name.startswith("CPLE_"):
+        if "No such file" in first or "does not exist" in first:
+            return InputError(f"cannot open: {first}")
+        return RasterError(f"cannot read or write a raster (corrupt, truncated or not a raster?): {first}")
+    if mod.startswith(("pyogrio", "fiona", "shapely.errors")):
+        return InputError(f"cannot read or write a vector layer (corrupt file, wrong format or no access?): {first}")
+    if mod.startswith("sqlite3") or name in ("DatabaseError", "OperationalError", "IntegrityError"):
+        return InputError(f"database error (corrupt or locked file, or no access?): {first}")
+    if mod.startswith("pandas.errors") or name in ("ParserError", "EmptyDataError"):
+        return InputError(f"cannot read the table: {first}")
+    if mod.startswith("yaml"):
+        return ConfigError(f"cannot read the YAML file: {first}")
+    if isinstance(exc, UnicodeDecodeError):
+        return InputError(f"text is not in the expected encoding ({exc.encoding}); give --encoding (e.g. gbk)")
+    if mod.startswith("zipfile") or name == "BadZipFile":
+        return InputError(f"not a readable zip file: {first}")
+    return None

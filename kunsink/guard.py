@@ -1,0 +1,235 @@
+"""The one check every command makes before it writes: no output may be an input.
+
+Before any work starts, a command hands its inputs (every file or folder it reads, the mine
+registry included) and its outputs (folders such as ``--out``, files such as ``--map``) to
+:func:`check_outputs`. It refuses, with one line and exit 2 (:class:`OutputError`), any output
+that
+
+- is an input, links to one (symbolic or hard link), or is one of a Shapefile's sidecar files;
+- lies inside an input (a File Geodatabase folder, say) or, for an output folder, holds an input
+  (the folder is replaced as a whole);
+- is a mine registry or another SQLite/GeoPackage file that kunsink did not write;
+- for a file: exists as a folder, has the wrong suffix for what is written, or (for HTML) exists
+  and was not written by kunsink;
+- for a folder: exists as a file, holds files kunsink did not write, is the file-system root or
+  the home folder, or sits where nothing can be created.
+
+The same rules protect callers of the Python API: the ``run_*`` functions and ``save_map`` call
+it too.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from .errors import OutputError
+
+__all__ = ["check_outputs", "check_output_dir", "check_output_file", "KUNSINK_HTML_MARK", "written_by_kunsink"]
+
+#: Written into every HTML page kunsink makes (a ``<meta name="generator">`` tag).
+KUNSINK_HTML_MARK = '<meta name="generator" content="kunsink"'
+
+_SHP_FAMILY = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".shp.xml", ".aux.xml")
+
+
+def _real(path: str | os.PathLike) -> Path:
+    return Path(os.path.realpath(os.path.expanduser(os.fspath(path))))
+
+
+def _family(path: Path) -> list[Path]:
+    """An input and the files that belong to it (a Shapefile's sidecars, a GeoPackage's journal)."""
+    out = [path]
+    suffix = path.suffix.lower()
+    if suffix == ".shp":
+        out += [path.with_suffix(s) for s in _SHP_FAMILY if s != ".shp"]
+        out += [path.with_suffix(s.upper()) for s in _SHP_FAMILY if s != ".shp"]
+    elif suffix in (".gpkg", ".sqlite", ".db"):
+        out += [Path(f"{path}{s}") for s in ("-wal", "-shm", "-journal")]
+    return out
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _inside(child: Path, parent: Path) -> bool:
+    try:
+        child.relative_to(parent)
+        return child != parent
+    except ValueError:
+        return False
+
+
+def _is_sqlite(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
+def _is_registry(path: Path) -> bool:
+    if not _is_sqlite(path):
+        return False
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
+        try:
+            row = con.execute("SELECT 1 FROM sqlite_master WHERE name = 'mines_meta'").fetchone()
+        finally:
+            con.close()
+        return row is not None
+    except sqlite3.Error:
+        return True  # unreadable: never overwrite it
+
+
+def written_by_kunsink(path: str | os.PathLike) -> bool:
+    """True if an existing HTML page carries kunsink's generator mark (looked for in its first 64 KiB)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(65536).decode("utf-8", errors="ignore")
+    except OSError:
+        return False
+    return KUNSINK_HTML_MARK in head
+
+
+def _check_against_inputs(out: Path, what: str, inputs: list[tuple[Path, Path]], folder: bool) -> None:
+    for given, real in inputs:
+        for member in _family(real):
+            if out == member or (out.exists() and member.exists() and _same_file(out, member)):
+                name = "the input" if member == real else f"part of the input {given.name}"
+                raise OutputError(f"{what} {given if member == real else member} is {name}; "
+                                  "kunsink never writes over its inputs — give another path")
+        if _inside(out, real):
+            raise OutputError(f"{what} {out} lies inside the input {given}; give a path outside it")
+        if folder and _inside(real, out):
+            raise OutputError(f"{what} {out} holds the input {given}; the output folder is replaced as a whole, "
+                              "so give a folder that holds no inputs")
+
+
+def _writable_parent(out: Path, what: str) -> None:
+    parent = out.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputError(f"{what} {out}: {parent} is a file, so no folder can be made there")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"{what} {out}: cannot write in {parent} (permission denied)")
+
+
+def check_output_dir(path: str | os.PathLike, inputs: Iterable[str | os.PathLike | None] = (), *,
+                     what: str = "--out") -> Path:
+    """Check an output folder before a run; return its resolved path.
+
+    Raises
+    ------
+    OutputError
+        See the module's rules.
+    """
+    from .io import OUTPUT_MARKER
+
+    out = _real(path)
+    ins = _resolve_inputs(inputs)
+    if out == out.parent:
+        raise OutputError(f"{what} {path} is the root of the file system; give a new folder")
+    if out == _real(Path.home()):
+        raise OutputError(f"{what} {path} is your home folder; give a new folder")
+    _check_against_inputs(out, what, ins, folder=True)
+    if out.exists():
+        if not out.is_dir():
+            raise OutputError(f"{what} {path} exists and is a file; give a folder")
+        try:
+            entries = [e.name for e in out.iterdir()]
+        except OSError as exc:
+            raise OutputError(f"{what} {path}: cannot list the folder ({exc.strerror or exc})") from None
+        if entries and OUTPUT_MARKER not in entries:
+            raise OutputError(f"output folder {path} already holds files kunsink did not write; "
+                              "give a new or empty folder")
+    _writable_parent(out, what)
+    return out
+
+
+def check_output_file(path: str | os.PathLike, inputs: Iterable[str | os.PathLike | None] = (), *,
+                      suffixes: Iterable[str] | None = None, what: str = "--out") -> Path:
+    """Check an output file before a run; return its resolved path.
+
+    Parameters
+    ----------
+    suffixes : iterable of str, optional
+        The suffixes allowed for what is written (e.g. ``(".html", ".htm")``), lower case.
+
+    Raises
+    ------
+    OutputError
+        See the module's rules.
+    """
+    out = _real(path)
+    ins = _resolve_inputs(inputs)
+    allowed = tuple(s.lower() for s in suffixes) if suffixes else None
+    if allowed and out.suffix.lower() not in allowed and Path(path).suffix.lower() not in allowed:
+        raise OutputError(f"{what} {path}: the file written here is {' or '.join(allowed)}; "
+                          f"give a name ending in {allowed[0]}")
+    _check_against_inputs(out, what, ins, folder=False)
+    if out.exists():
+        if out.is_dir():
+            raise OutputError(f"{what} {path} is a folder; give a file name (e.g. {Path(path) / ('out' + (allowed or ('',))[0])})")
+        if _is_registry(out):
+            raise OutputError(f"{what} {path} is a mine registry; kunsink never writes over it — give another path")
+        if out.suffix.lower() in (".html", ".htm") and not written_by_kunsink(out):
+            raise OutputError(f"{what} {path} exists and was not written by kunsink; remove it or give another name")
+        if out.suffix.lower() not in (".gpkg",) and _is_sqlite(out):
+            raise OutputError(f"{what} {path} is a database kunsink did not write; give another path")
+    _writable_parent(out, what)
+    return out
+
+
+def _resolve_inputs(inputs: Iterable[str | os.PathLike | None]) -> list[tuple[Path, Path]]:
+    out = []
+    for p in inputs:
+        if p is None:
+            continue
+        text = os.fspath(p)
+        if not text or "://" in text:
+            continue
+        out.append((Path(text), _real(text)))
+    return out
+
+
+def check_outputs(*, inputs: Iterable[str | os.PathLike | None] = (),
+                  dirs: Mapping[str, str | os.PathLike | None] | None = None,
+                  files: Mapping[str, tuple[str | os.PathLike | None, Iterable[str]]] | None = None) -> None:
+    """Check all of a command's outputs against its inputs and each other, before any work.
+
+    Parameters
+    ----------
+    inputs : iterable of path-like or None
+        Every file or folder the command reads (None entries are skipped).
+    dirs : mapping
+        Option name → output folder (or None).
+    files : mapping
+        Option name → ``(output file or None, allowed suffixes)``.
+
+    Raises
+    ------
+    OutputError
+        The first output that breaks a rule, named by its option.
+    """
+    inputs = [p for p in inputs if p is not None]
+    seen: dict[Path, str] = {}
+    for what, p in (dirs or {}).items():
+        if p is not None:
+            seen[check_output_dir(p, inputs, what=what)] = what
+    for what, spec in (files or {}).items():
+        p, suffixes = spec
+        if p is None:
+            continue
+        real = check_output_file(p, inputs, suffixes=suffixes, what=what)
+        for other, name in seen.items():
+            if real == other:
+                raise OutputError(f"{what} and {name} name the same path {p}; give two different paths")
+        seen[real] = what
