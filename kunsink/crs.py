@@ -36,6 +36,7 @@ __all__ = [
     "area_m2",
     "offset_m",
     "convert_file",
+    "check_coordinates",
 ]
 
 CoordSystem = Literal["wgs84", "gcj02", "bd09"]
@@ -53,6 +54,137 @@ _EE = 0.00669342162296594323
 _X_PI = np.pi * 3000.0 / 180.0
 _TOL_DEG = 1e-10
 _MAX_ITER = 50
+
+
+# How far (degrees) lon/lat may stray past ±180/±90 (rounding in a global grid's edges).
+_GEO_TOL_DEG = 1e-6
+# How far (degrees) a projected layer may lie outside its CRS's area of use before it is refused:
+# generous, because areas of use are conservative (a UTM zone's neighbour strip still projects
+# well) and a district-scale layer is never 10° off; a wrong label puts it hundreds of degrees off.
+_AREA_MARGIN_DEG = 10.0
+
+
+def _crs_label(crs) -> str:
+    epsg = crs.to_epsg()
+    return f"EPSG:{epsg}" if epsg else (crs.name or "its CRS")
+
+
+def _reach(values) -> str:
+    v = max(abs(float(x)) for x in values)
+    return f"{v:,.0f}" if v >= 1000 else f"{v:g}"
+
+
+def check_coordinates(bounds: tuple[float, float, float, float], crs: object, what: str) -> None:
+    """Refuse bounds that cannot belong to ``crs``: a wrong CRS label, not a subtle shift.
+
+    Parameters
+    ----------
+    bounds : (left, bottom, right, top)
+        Extent in the units of ``crs`` (a raster's ``bounds``, a layer's ``total_bounds``).
+    crs : anything :class:`pyproj.CRS` accepts (rasterio and pyproj CRS, ``"EPSG:4326"``) or None
+        The declared CRS. With ``None`` only finiteness is checked.
+    what : str
+        How the user knows the data, e.g. the file name.
+
+    Raises
+    ------
+    CRSError
+        Non-finite bounds; a geographic CRS whose longitudes pass ±180 or latitudes ±90
+        (beyond a 1e-6° tolerance); a projected CRS whose bounds do not transform to
+        longitude/latitude or lie more than 10° outside the CRS's area of use — or, when
+        the numbers look like degrees, outside it at all.
+
+    >>> check_coordinates((109.6, 40.5, 110.1, 40.8), "EPSG:4326", "roads.gpkg")
+    >>> check_coordinates((400000, 4480000, 450000, 4520000), "EPSG:4546", "dem.tif")
+    >>> check_coordinates((400000, 4480000, 450000, 4520000), "EPSG:4326", "x.tif")
+    Traceback (most recent call last):
+    ...
+    kunsink.errors.CRSError: x.tif is labelled EPSG:4326 (degrees) but its coordinates reach 4,520,000 — they look like metres; give the right CRS with --assume-crs or fix the file
+    >>> check_coordinates((109.6, 40.5, 110.1, 40.8), "EPSG:4546", "x.tif")
+    Traceback (most recent call last):
+    ...
+    kunsink.errors.CRSError: x.tif is labelled EPSG:4546 (metres) but its coordinates are at most 110.1 — they look like longitude/latitude in degrees; give the right CRS with --assume-crs or fix the file
+    >>> check_coordinates((0, 0, float("nan"), 1), None, "x.tif")
+    Traceback (most recent call last):
+    ...
+    kunsink.errors.CRSError: x.tif has non-finite coordinates in its extent (0, 0, nan, 1); the file is damaged or its georeferencing is missing
+    """
+    try:
+        left, bottom, right, top = (float(b) for b in bounds)
+    except (TypeError, ValueError):
+        raise CRSError(f"{what} has no usable extent ({bounds!r})") from None
+    if not all(np.isfinite([left, bottom, right, top])):
+        shown = ", ".join(f"{b:g}" for b in (left, bottom, right, top))
+        raise CRSError(
+            f"{what} has non-finite coordinates in its extent ({shown}); "
+            "the file is damaged or its georeferencing is missing"
+        )
+    if crs is None:
+        return
+    from pyproj import CRS, Transformer
+    from pyproj.exceptions import CRSError as _ProjCRSError
+
+    try:
+        c = CRS.from_user_input(crs)
+    except (_ProjCRSError, TypeError, ValueError) as exc:
+        raise CRSError(f"{what}: cannot understand its CRS ({str(exc).splitlines()[0]})") from None
+    label = _crs_label(c)
+    xmin, xmax = min(left, right), max(left, right)
+    ymin, ymax = min(bottom, top), max(bottom, top)
+    fix = "give the right CRS with --assume-crs or fix the file"
+    if c.is_geographic:
+        if max(abs(xmin), abs(xmax)) <= 180 + _GEO_TOL_DEG and max(abs(ymin), abs(ymax)) <= 90 + _GEO_TOL_DEG:
+            return
+        reach = _reach((xmin, xmax, ymin, ymax))
+        if max(abs(xmin), abs(xmax), abs(ymin), abs(ymax)) >= 1000:
+            raise CRSError(
+                f"{what} is labelled {label} (degrees) but its coordinates reach {reach} — "
+                f"they look like metres; {fix}"
+            )
+        if max(abs(xmin), abs(xmax)) > 180 + _GEO_TOL_DEG:
+            raise CRSError(
+                f"{what} is labelled {label} (degrees) but its longitudes reach {_reach((xmin, xmax))}, "
+                f"outside −180…180 (0…360 grids are not supported); {fix}"
+            )
+        raise CRSError(
+            f"{what} is labelled {label} (degrees) but its latitudes reach {_reach((ymin, ymax))}, "
+            f"outside −90…90; {fix}"
+        )
+    looks_like_degrees = max(abs(xmin), abs(xmax)) <= 180 and max(abs(ymin), abs(ymax)) <= 90
+    unit = (c.axis_info[0].unit_name if c.axis_info else "") or "metre"
+    unit = "metres" if unit == "metre" else unit
+    degrees_msg = (
+        f"{what} is labelled {label} ({unit}) but its coordinates are at most "
+        f"{_reach((xmin, xmax, ymin, ymax))} — they look like longitude/latitude in degrees; {fix}"
+    )
+    try:
+        to_ll = Transformer.from_crs(c, "EPSG:4326", always_xy=True)
+        w, s, e, n = to_ll.transform_bounds(xmin, ymin, xmax, ymax, densify_pts=21)
+    except Exception:  # noqa: BLE001 - PROJ refuses points outside the projection's domain
+        w = s = e = n = float("nan")
+    if not all(np.isfinite([w, s, e, n])) or abs(s) > 90 + _GEO_TOL_DEG or abs(n) > 90 + _GEO_TOL_DEG:
+        if looks_like_degrees:
+            raise CRSError(degrees_msg)
+        raise CRSError(
+            f"{what} is labelled {label} but its coordinates ({_reach((xmin, xmax, ymin, ymax))} at most) "
+            f"do not map to any place on Earth in that CRS; {fix}"
+        )
+    area = c.area_of_use
+    if area is None:
+        return
+    aw, asouth, ae, anorth = area.west, area.south, area.east, area.north
+    if ae < aw:  # the area crosses the antimeridian: measure in 0…360
+        ae += 360.0
+        w, e = (w + 360.0 if w < aw - 180 else w), (e + 360.0 if e < aw - 180 else e)
+    off = max(aw - w, e - ae, asouth - s, n - anorth, 0.0)
+    if off <= (0.0 if looks_like_degrees else _AREA_MARGIN_DEG):
+        return
+    if looks_like_degrees:
+        raise CRSError(degrees_msg)
+    raise CRSError(
+        f"{what} is labelled {label} but its extent lies at {w:.1f}…{e:.1f}°E, {s:.1f}…{n:.1f}°N, "
+        f"{off:.0f}° outside where that CRS is used ({aw:g}…{area.east:g}°E, {asouth:g}…{anorth:g}°N); {fix}"
+    )
 
 
 def _normalise_system(name: str) -> str:
