@@ -244,15 +244,16 @@ def test_migration_backs_up_then_upgrades(reg, monkeypatch):
     def add_column(conn):
         conn.execute("ALTER TABLE mine_surveys ADD COLUMN observer TEXT")
 
-    monkeypatch.setattr(registry_mod, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(registry_mod.MIGRATIONS, 1, add_column)
+    monkeypatch.setattr(registry_mod, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    monkeypatch.setitem(registry_mod.MIGRATIONS, SCHEMA_VERSION, add_column)
     notes = []
     registry_mod.connect(reg, on_migrate=notes.append).close()
-    backups = list(reg.parent.glob("reg.schema1-backup-*.gpkg"))
+    backups = list(reg.parent.glob(f"reg.schema{SCHEMA_VERSION}-backup-*.gpkg"))
     assert len(backups) == 1 and "copied to" in notes[0]
     assert dump(backups[0]) == before and integrity(backups[0]) == "ok"
     with sqlite3.connect(reg) as conn:
-        assert conn.execute("SELECT value FROM mines_meta WHERE key='schema_version'").fetchone()[0] == "2"
+        assert conn.execute("SELECT value FROM mines_meta WHERE key='schema_version'").fetchone()[0] == \
+            str(SCHEMA_VERSION + 1)
         cols = [r[1] for r in conn.execute("PRAGMA table_info(mine_surveys)")]
     assert "observer" in cols
     assert len(load_registry(reg).sites) == 4
@@ -265,12 +266,12 @@ def test_failed_migration_leaves_the_registry_unchanged(reg, monkeypatch):
         conn.execute("ALTER TABLE mine_surveys ADD COLUMN observer TEXT")
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(registry_mod, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(registry_mod.MIGRATIONS, 1, broken)
-    with pytest.raises(RegistryError, match="migration from schema 1 failed .*unchanged"):
+    monkeypatch.setattr(registry_mod, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    monkeypatch.setitem(registry_mod.MIGRATIONS, SCHEMA_VERSION, broken)
+    with pytest.raises(RegistryError, match=f"migration from schema {SCHEMA_VERSION} failed .*unchanged"):
         registry_mod.connect(reg)
     assert dump(reg) == before
-    assert list(reg.parent.glob("reg.schema1-backup-*.gpkg"))
+    assert list(reg.parent.glob(f"reg.schema{SCHEMA_VERSION}-backup-*.gpkg"))
 
 
 def test_files_that_are_not_registries(tmp_path):

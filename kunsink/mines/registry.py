@@ -36,6 +36,7 @@ import pandas as pd
 from .._version import __version__
 from ..errors import InputError
 from .errors import ImportRefused, RegistryBusyError, RegistryError
+from .integrity import chain_import, has_chain, record_meta
 from .gpkg import APPLICATION_ID, GPKG_USER_VERSION, create_core_tables, decode_geometry, encode_geometry, register_srs
 from .model import STATUS_RANK, STATUSES, RegistryState, SiteRecord, StatusEvent, Survey
 from .progress import active_events, status_dates
@@ -95,6 +96,12 @@ def init_registry(path: str | os.PathLike, *, crs: Any = None, target_km2: float
                   period: tuple[int, int] = (2023, 2025), created_by: str | None = None) -> Path:
     """Create an empty registry (a GeoPackage) at ``path``; an existing file is never touched.
 
+    The file is built in a private folder beside ``path`` and published with a hard link
+    (``os.link``), which fails if ``path`` exists: of two processes creating the same registry
+    at once exactly one succeeds, and a file someone else made meanwhile is never replaced.
+    Where the file system has no hard links, the file is copied to ``path`` opened with
+    ``O_CREAT | O_EXCL`` (exclusive too, though a reader may then see it before it is complete).
+
     Parameters
     ----------
     path : path
@@ -106,31 +113,45 @@ def init_registry(path: str | os.PathLike, *, crs: Any = None, target_km2: float
         Area to treat and restore, km² (district plan: 0.2); the default for ``status``.
     period : (int, int)
         Years of the programme, inclusive (district plan: 2023–2025).
+    created_by : str, optional
+        Who created it (default: the operating-system user).
 
     Returns
     -------
     Path
-        ``path``. The file is built under a temporary name and renamed only when complete.
+        ``path``.
 
     Raises
     ------
     RegistryError
-        The file exists, or the name does not end in ``.gpkg``.
+        The file exists (or was created meanwhile by another process), the name does not end in
+        ``.gpkg``, or the target or period is not valid.
     """
+    import shutil
+    import tempfile
+
+    from ..checks import check_number
     from ..config import as_projected_crs, get_working_crs
-    from ..io import atomic_path
+    from .integrity import record_meta
+    from .progress import parse_period
 
     target = Path(path)
     if target.suffix.lower() != ".gpkg":
         raise RegistryError(f"{target.name}: a registry is a GeoPackage; give a name ending in .gpkg")
-    if target.exists():
+    if target.exists() or target.is_symlink():
         raise RegistryError(f"{target} already exists; nothing was changed (a registry is created once)")
-    if target_km2 <= 0:
-        raise RegistryError("the target area must be positive (km²)")
+    target_km2 = check_number(target_km2, "the target area (km²)", lo=0, lo_open=True, error=RegistryError)
+    try:
+        period = parse_period(tuple(period))
+    except (TypeError, ValueError) as exc:
+        raise RegistryError(f"the programme period: {exc}") from None
     out_crs = as_projected_crs(crs) if crs is not None else get_working_crs()
     if out_crs.to_epsg() is None:
         raise RegistryError(f"the registry CRS needs an EPSG code; {out_crs.name!r} has none")
-    with atomic_path(target) as tmp:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f".{target.name}.init-", dir=target.parent))
+    try:
+        tmp = folder / target.name
         conn = sqlite3.connect(tmp, isolation_level=None)
         try:
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
@@ -139,16 +160,54 @@ def init_registry(path: str | os.PathLike, *, crs: Any = None, target_km2: float
             create_core_tables(conn)
             srs_id = register_srs(conn, out_crs)
             create_schema(conn, srs_id)
-            meta = {"schema_version": str(SCHEMA_VERSION), "srs_id": str(srs_id), "target_km2": repr(float(target_km2)),
-                    "period_start": str(int(period[0])), "period_end": str(int(period[1])), "created_at": _now(),
-                    "created_by": created_by or default_recorder(), "kunsink_version": __version__}
+            meta = {"schema_version": str(SCHEMA_VERSION), "srs_id": str(srs_id), "target_km2": repr(target_km2),
+                    "period_start": str(period[0]), "period_end": str(period[1]), "created_at": _now(),
+                    "created_by": created_by or default_recorder(), "kunsink_version": __version__,
+                    "chained_since": "creation"}
             conn.executemany("INSERT INTO mines_meta VALUES (?, ?)", sorted(meta.items()))
+            record_meta(conn, "created")
             conn.execute("COMMIT")
         finally:
             conn.close()
-        if target.exists():  # created meanwhile by someone else: keep theirs
-            raise RegistryError(f"{target} already exists; nothing was changed (a registry is created once)")
+        _test_hook("init-publish")
+        _publish(tmp, target)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     return target
+
+
+def _publish(tmp: Path, target: Path) -> None:
+    """Give the finished file ``tmp`` the name ``target``, only if no file has that name (never replaces)."""
+    import errno
+
+    exists = f"{target} already exists; nothing was changed (a registry is created once)"
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    try:
+        os.link(tmp, target)
+        return
+    except FileExistsError:
+        raise RegistryError(exists) from None
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EMLINK,
+                             errno.ENOSYS, errno.EACCES):
+            raise RegistryError(f"{target}: cannot create the registry ({exc.strerror or exc})") from None
+    # no hard links here (FAT, some network shares): an exclusive create, then a copy
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    except FileExistsError:
+        raise RegistryError(exists) from None
+    except OSError as exc:
+        raise RegistryError(f"{target}: cannot create the registry ({exc.strerror or exc})") from None
+    try:
+        with os.fdopen(fd, "wb") as out, open(tmp, "rb") as src:
+            while chunk := src.read(1 << 20):
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        target.unlink(missing_ok=True)  # ours: made by the exclusive create above
+        raise
 
 
 def _open(path: Path, wait_s: float) -> sqlite3.Connection:
@@ -261,6 +320,8 @@ def _migrate(conn: sqlite3.Connection, path: Path, version: int) -> str:
             for v in range(version, SCHEMA_VERSION):
                 MIGRATIONS[v](conn)
                 conn.execute("INSERT OR REPLACE INTO mines_meta VALUES ('schema_version', ?)", (str(v + 1),))
+            if has_chain(conn):  # the settings changed (schema_version at least): a new snapshot in the chain
+                record_meta(conn, f"migrated from schema {version} to {SCHEMA_VERSION}")
         except Exception as exc:
             raise RegistryError(f"{path.name}: migration from schema {version} failed ({exc}); the registry is "
                                 f"unchanged; a copy was kept at {backup.name}") from None
@@ -318,9 +379,15 @@ def _date(text: str | None) -> dt.date | None:
 
 
 def read_state(conn: sqlite3.Connection) -> RegistryState:
-    """What the registry holds (latest site versions, every event and survey in recorded order)."""
+    """What the registry holds (latest site versions, every event and survey in recorded order).
+
+    Raises
+    ------
+    RegistryError
+        The registry's CRS setting (``mines_meta`` ``srs_id``) is not an integer.
+    """
     meta = dict(conn.execute("SELECT key, value FROM mines_meta").fetchall())
-    state = RegistryState(srs_id=int(meta["srs_id"]))
+    state = RegistryState(srs_id=_meta_int(meta, "srs_id", "registry"))
     rows = conn.execute(
         "SELECT site_id, geom, area_m2, name, treatment_type, planned_year, responsible_unit, restored_class, source, "
         "version, recorded_at, recorded_by, import_id FROM mine_site_versions v "
@@ -346,13 +413,53 @@ def registry_info(path: str | os.PathLike) -> dict[str, Any]:
         meta = _meta(conn, p)
     finally:
         conn.close()
-    return _info(meta)
+    return _info(meta, p.name)
 
 
-def _info(meta: dict[str, str]) -> dict[str, Any]:
-    return {"schema_version": int(meta["schema_version"]), "srs_id": int(meta["srs_id"]),
-            "crs": f"EPSG:{meta['srs_id']}", "target_km2": float(meta["target_km2"]),
-            "period": (int(meta["period_start"]), int(meta["period_end"])), "created_at": meta.get("created_at"),
+def _bad_meta(name: str, key: str, value: Any, what: str) -> RegistryError:
+    shown = "missing" if value is None else f"{value!r}"
+    return RegistryError(f"{name}: the registry setting {key} (mines_meta) is {shown}, not {what}; the file was "
+                         "edited outside kunsink? (check with: kunsink mines verify)")
+
+
+def _meta_int(meta: dict[str, str], key: str, name: str) -> int:
+    value = meta.get(key)
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        raise _bad_meta(name, key, value, "a whole number") from None
+
+
+def _info(meta: dict[str, str], name: str = "registry") -> dict[str, Any]:
+    """The settings in ``mines_meta``, parsed and checked (a tampered value is an error, never a crash)."""
+    import math
+
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError as ProjCRSError
+
+    from .progress import parse_period
+
+    srs_id = _meta_int(meta, "srs_id", name)
+    try:
+        CRS.from_epsg(srs_id)
+    except ProjCRSError:
+        raise _bad_meta(name, "srs_id", meta.get("srs_id"), "a known EPSG code") from None
+    raw = meta.get("target_km2")
+    try:
+        target = float(str(raw).strip())
+    except (TypeError, ValueError):
+        target = math.nan
+    if not (math.isfinite(target) and target > 0):
+        raise _bad_meta(name, "target_km2", raw, "a positive area in km²")
+    start, end = _meta_int(meta, "period_start", name), _meta_int(meta, "period_end", name)
+    try:
+        period = parse_period((start, end))
+    except ValueError:
+        raise RegistryError(f"{name}: the registry settings period_start/period_end (mines_meta) give {start}-{end}, "
+                            "not a valid range of years; the file was edited outside kunsink? (check with: kunsink "
+                            "mines verify)") from None
+    return {"schema_version": _meta_int(meta, "schema_version", name), "srs_id": srs_id, "crs": f"EPSG:{srs_id}",
+            "target_km2": target, "period": period, "created_at": meta.get("created_at"),
             "created_by": meta.get("created_by"), "kunsink_version": meta.get("kunsink_version")}
 
 
@@ -440,6 +547,7 @@ def _insert(conn: sqlite3.Connection, plan: ImportPlan, state: RegistryState, *,
                      (x0, x0, y0, y0, x1, x1, y1, y1))
     conn.execute("UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE table_name IN "
                  "('mine_sites', 'mine_site_versions', 'mine_status_events', 'mine_surveys', 'mines_imports')")
+    chain_import(conn, import_id)
     return import_id
 
 
@@ -566,7 +674,7 @@ def load_registry(path: str | os.PathLike, *, as_of: dt.date | None = None, wait
     conn = connect(p, wait_s=wait_s)
     try:
         with _read_snapshot(conn, p):
-            info = _info(_meta(conn, p))
+            info = _info(_meta(conn, p), p.name)
             state = read_state(conn)
             imports = pd.read_sql_query("SELECT * FROM mines_imports ORDER BY import_id", conn)
             versions = pd.read_sql_query(

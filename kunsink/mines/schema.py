@@ -1,6 +1,6 @@
 """The registry's tables, its schema version and the migrations between versions.
 
-Layout (schema version 1), all in one GeoPackage file:
+Layout (schema version 2), all in one GeoPackage file:
 
 ``mine_site_versions`` (features, MULTIPOLYGON)
     every version of every site: id, name, treatment type, planned year, responsible unit,
@@ -18,10 +18,16 @@ Layout (schema version 1), all in one GeoPackage file:
     status and the date of each status. QGIS and GDAL open it like any layer.
 ``mines_meta``
     key/value: ``schema_version``, CRS, target and period, creation time and kunsink version.
+``mines_chain`` (schema 2)
+    the SHA-256 hash chain over every history row and the settings
+    (:mod:`kunsink.mines.integrity`); append-only too.
 
 The four history tables are append-only: triggers refuse ``UPDATE`` and ``DELETE``, so not even
 a QGIS edit session can rewrite the history. GeoPackage owns ``PRAGMA user_version`` (its own
 version, 10400), so the registry's schema version lives in ``mines_meta``.
+
+Versions: 1 — the tables above without ``mines_chain``; 2 — the hash chain (the migration
+chains the rows then present, so the chain vouches for them only from the migration on).
 
 Migrations: :data:`MIGRATIONS` maps a version ``n`` to the function that upgrades a registry
 from ``n`` to ``n + 1`` inside one transaction; :func:`kunsink.mines.registry.connect` backs the
@@ -34,10 +40,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-__all__ = ["SCHEMA_VERSION", "MIGRATIONS", "HISTORY_TABLES", "create_schema", "append_only_triggers"]
+__all__ = ["SCHEMA_VERSION", "MIGRATIONS", "HISTORY_TABLES", "VIEW_SQL", "create_schema", "append_only_triggers"]
 
 #: The schema version this kunsink writes.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: Tables whose rows are never updated or deleted.
 HISTORY_TABLES = ("mines_imports", "mine_site_versions", "mine_status_events", "mine_surveys")
@@ -141,6 +147,8 @@ LEFT JOIN active t ON t.site_id = l.site_id AND t.status = 'in_treatment'
 LEFT JOIN active c ON c.site_id = l.site_id AND c.status = 'completed'
 LEFT JOIN active a ON a.site_id = l.site_id AND a.status = 'accepted'
 """
+#: The ``mine_sites`` view as created (verification compares the file's view with it).
+VIEW_SQL = _VIEW
 
 
 def append_only_triggers(conn: sqlite3.Connection, tables: tuple[str, ...] = HISTORY_TABLES) -> None:
@@ -156,12 +164,14 @@ def append_only_triggers(conn: sqlite3.Connection, tables: tuple[str, ...] = HIS
 def create_schema(conn: sqlite3.Connection, srs_id: int) -> None:
     """Create the registry tables, view, triggers and GeoPackage registrations (caller's transaction)."""
     from .gpkg import register_attributes, register_features
+    from .integrity import create_chain
 
     for statement in _TABLES.split(";"):
         if statement.strip():
             conn.execute(statement)
     conn.execute(_VIEW)
     append_only_triggers(conn)
+    create_chain(conn)
     register_features(conn, "mine_sites", "geom", "MULTIPOLYGON", srs_id,
                       "矿山修复图斑（当前状态） mine rehabilitation sites, current state (derived view)")
     register_features(conn, "mine_site_versions", "geom", "MULTIPOLYGON", srs_id,
@@ -171,5 +181,23 @@ def create_schema(conn: sqlite3.Connection, srs_id: int) -> None:
     register_attributes(conn, "mines_imports", "导入记录 imports (append-only)")
 
 
+def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
+    """Schema 1 → 2: add the hash chain and chain every row already present, import by import.
+
+    Rows recorded before this migration are chained *at migration time*: the chain vouches for
+    them only from now on (``mines_meta`` ``chained_since`` records when). The settings snapshot
+    is added after the schema version is raised (:func:`kunsink.mines.registry.connect`).
+    """
+    import datetime as dt
+
+    from .integrity import chain_existing, create_chain
+
+    create_chain(conn)
+    n = chain_existing(conn)
+    stamp = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    conn.execute("INSERT OR REPLACE INTO mines_meta VALUES ('chained_since', ?)",
+                 (f"migration to schema 2 at {stamp} ({n} rows then present were chained at that time)",))
+
+
 #: version n → function upgrading a registry from n to n + 1 (run inside one transaction).
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2}
