@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 from importlib import resources
 from pathlib import Path
@@ -9,76 +11,174 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import ConfigError
+from ..checks import check_int, check_number
+from ..errors import ConfigError, InputError
 
 __all__ = ["POOLS", "default_density_table", "read_density_table", "validate_density_table", "density_lut",
-           "resolve_density_table"]
+           "resolve_density_table", "PLAUSIBLE_MAX_MGC_HA"]
 
 #: The four InVEST pools, Mg C/ha: above-ground, below-ground, soil (0–30 cm), dead organic matter.
 POOLS: tuple[str, ...] = ("c_above", "c_below", "c_soil", "c_dead")
 
 
-def validate_density_table(df: pd.DataFrame, name: str = "density table") -> pd.DataFrame:
+#: Largest density (Mg C/ha) accepted in any pool. The most carbon-dense forests measured hold
+#: about 1,900 Mg C/ha in living above-ground biomass (mountain ash, south-east Australia) and
+#: peat holds about 500 Mg C/ha per metre of depth, so no pool of a real ecosystem exceeds
+#: ≈ 2,000; Kundulun's pools are below 120. A larger number is a unit slip (kg C/ha,
+#: t CO₂, Mg C/km²) and would inflate every total, so it is refused rather than carried.
+PLAUSIBLE_MAX_MGC_HA: dict[str, float] = {pool: 2000.0 for pool in POOLS}
+#: Land-cover codes a table may give: whole numbers 0…999,999 (they index a lookup array).
+LUCODE_MAX = 999_999
+
+
+def _where(name: str, lines, pos: int, code=None) -> str:
+    row = f"line {lines[pos]}" if lines is not None else f"row {pos + 1}"
+    return f"{row}{'' if code is None else f', lucode {code}'}, in {name}"
+
+
+def validate_density_table(df: pd.DataFrame, name: str = "density table", *,
+                           lines: "list[int] | None" = None) -> pd.DataFrame:
     """Check and normalise a density table; return it indexed by integer ``lucode``.
 
     Column names are case-insensitive. Required: ``lucode`` and the four pools. Optional per
     pool: ``<pool>_low`` and ``<pool>_high`` (triangular ranges, low ≤ mode ≤ high).
 
+    Every density must be a finite number in 0 … :data:`PLAUSIBLE_MAX_MGC_HA` (2,000 Mg C/ha,
+    above any real ecosystem: see there); ``lucode`` a whole number in 0 … 999,999, each once.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The table as read.
+    name : str
+        How the user knows it (the file name).
+    lines : list of int, optional
+        The file line of each row (header = line 1), so that errors name the line the user sees;
+        without it errors name the row (1 = first data row).
+
     Raises
     ------
     ConfigError
-        Missing columns, duplicate or non-integer codes, NaN or negative densities, bad ranges.
+        Missing columns, duplicate or non-integer codes, empty, non-finite, negative or
+        implausibly large densities, bad ranges — naming the column, the line and the lucode.
+
+    >>> t = pd.DataFrame({"lucode": [1, 2], "c_above": [1, 2], "c_below": [0, 1], "c_soil": [30, float("inf")],
+    ...                   "c_dead": [0, 0]})
+    >>> validate_density_table(t, "d.csv", lines=[2, 3])
+    Traceback (most recent call last):
+    ...
+    kunsink.errors.ConfigError: c_soil (line 3, lucode 2, in d.csv) must be a finite number, not inf
     """
+    if lines is not None and len(lines) != len(df):
+        lines = None
     df = df.copy()
     df.columns = [str(c).strip().lower() for c in df.columns]
+    dup_cols = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
+    if dup_cols:
+        raise ConfigError(f"{name}: column(s) {', '.join(dup_cols)} given twice (names are case-insensitive)")
     missing = [c for c in ("lucode",) + POOLS if c not in df.columns]
     if missing:
         raise ConfigError(f"{name}: missing column(s) {', '.join(missing)}; an InVEST-style table needs "
                           f"lucode,{','.join(POOLS)} (Mg C/ha)")
-    codes = pd.to_numeric(df["lucode"], errors="coerce")
-    if codes.isna().any() or (codes != np.round(codes)).any():
-        bad = df.loc[codes.isna() | (codes != np.round(codes)), "lucode"].tolist()
-        raise ConfigError(f"{name}: lucode must be whole numbers; found {bad[:5]}")
-    df["lucode"] = codes.astype("int64")
-    if df["lucode"].duplicated().any():
-        raise ConfigError(f"{name}: lucode listed twice: {sorted(set(df.loc[df['lucode'].duplicated(), 'lucode']))}")
-    df = df.set_index("lucode").sort_index()
+    if df.empty:
+        raise ConfigError(f"{name}: the table has no rows; give one row per land-cover code")
+    codes = []
+    for pos, raw in enumerate(df["lucode"].tolist()):
+        where = _where(name, lines, pos)
+        if raw is None or (isinstance(raw, float) and np.isnan(raw)) or (isinstance(raw, str) and not raw.strip()):
+            raise ConfigError(f"lucode ({where}) is empty; every row needs a land-cover code")
+        codes.append(check_int(raw, "lucode", lo=0, hi=LUCODE_MAX, where=where))
+    seen: dict[int, int] = {}
+    for pos, code in enumerate(codes):
+        if code in seen:
+            first = _where(name, lines, seen[code]).split(", in ")[0]
+            raise ConfigError(f"lucode {code} is listed twice in {name} ({first} and "
+                              f"{_where(name, lines, pos).split(', in ')[0]}); give each code once")
+        seen[code] = pos
     for pool in POOLS:
-        for col in (pool, f"{pool}_low", f"{pool}_high"):
-            if col not in df.columns:
-                continue
-            vals = pd.to_numeric(df[col], errors="coerce")
-            if vals.isna().any():
-                rows = df.index[vals.isna()].tolist()
-                raise ConfigError(f"{name}: {col} is empty or not a number for lucode {rows[:8]}")
-            if (vals < 0).any():
-                rows = df.index[vals < 0].tolist()
-                raise ConfigError(f"{name}: {col} is negative for lucode {rows[:8]}; densities are Mg C/ha ≥ 0")
-            df[col] = vals.astype("float64")
         lo, hi = f"{pool}_low", f"{pool}_high"
         if (lo in df.columns) != (hi in df.columns):
             raise ConfigError(f"{name}: give both {lo} and {hi}, or neither")
+        for col in (pool, lo, hi):
+            if col not in df.columns:
+                continue
+            vals = []
+            for pos, raw in enumerate(df[col].tolist()):
+                where = _where(name, lines, pos, codes[pos])
+                if raw is None or (isinstance(raw, str) and not raw.strip()) or (
+                        isinstance(raw, float) and np.isnan(raw)):
+                    raise ConfigError(f"{col} ({where}) is empty or not a number; give a density in Mg C/ha")
+                v = check_number(raw, col, where=where)
+                if v < 0:
+                    raise ConfigError(f"{col} ({where}) is negative ({v:g}); densities are Mg C/ha ≥ 0")
+                if v > PLAUSIBLE_MAX_MGC_HA[pool]:
+                    raise ConfigError(
+                        f"{col} ({where}) is {v:,g} Mg C/ha, above the {PLAUSIBLE_MAX_MGC_HA[pool]:,g} of the most "
+                        "carbon-dense ecosystems; check the units (Mg C/ha, not kg C/ha or t CO₂)")
+                vals.append(v)
+            df[col] = np.asarray(vals, dtype="float64")
         if lo in df.columns:
-            bad = (df[lo] > df[pool]) | (df[pool] > df[hi])
-            if bad.any():
-                raise ConfigError(f"{name}: {pool} needs {lo} ≤ {pool} ≤ {hi}; not so for lucode "
-                                  f"{df.index[bad].tolist()[:8]}")
+            for pos in range(len(df)):
+                low, mode, high = df[lo].iat[pos], df[pool].iat[pos], df[hi].iat[pos]
+                if not low <= mode <= high:
+                    raise ConfigError(
+                        f"{pool} ({_where(name, lines, pos, codes[pos])}) needs {lo} ≤ {pool} ≤ {hi}; "
+                        f"got {low:g} ≤ {mode:g} ≤ {high:g}")
+    df["lucode"] = np.asarray(codes, dtype="int64")
+    df = df.set_index("lucode").sort_index()
     df.attrs["name"] = name
     return df
 
 
+def _record_lines(text: str) -> list[int] | None:
+    """The line (1-based) where each CSV record after the header starts, skipping blank lines as pandas does."""
+    reader = csv.reader(io.StringIO(text))
+    starts: list[int] = []
+    prev = 0
+    try:
+        for rec in reader:
+            start = prev + 1
+            prev = reader.line_num
+            if not rec or (len(rec) == 1 and not rec[0].strip()):
+                continue
+            starts.append(start)
+    except csv.Error:
+        return None
+    return starts[1:]
+
+
 def read_density_table(path: str | os.PathLike) -> pd.DataFrame:
-    """Read an InVEST-compatible density CSV (Mg C/ha); see :func:`validate_density_table`."""
+    """Read an InVEST-compatible density CSV (Mg C/ha); see :func:`validate_density_table`.
+
+    The file may be UTF-8 (with or without a BOM) or GBK/GB18030 (as Excel writes it on a
+    Chinese Windows). Errors name the file line (header = line 1).
+    """
     p = Path(path)
     if not p.exists():
         raise ConfigError(f"{p}: no such density table")
+    if p.is_dir():
+        raise InputError(f"{p}: is a folder; give the density table's CSV file")
+    data = p.read_bytes()
+    if not data.strip():
+        raise InputError(f"{p.name}: the density table is empty; it needs a header "
+                         f"lucode,{','.join(POOLS)} and one row per land-cover code")
+    if b"\x00" in data[:65536]:
+        raise InputError(f"{p.name}: not a text CSV (binary content); give the density table as CSV "
+                         f"(lucode,{','.join(POOLS)})")
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise InputError(f"{p.name}: the density table is neither UTF-8 nor GBK text")
     try:
-        df = pd.read_csv(p, encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        df = pd.read_csv(p, encoding="gb18030")
-    except Exception as exc:
-        raise ConfigError(f"{p.name}: not a readable CSV: {str(exc).splitlines()[0]}") from None
-    out = validate_density_table(df, p.name)
+        df = pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""])
+    except Exception as exc:  # noqa: BLE001 - pandas' parser errors, told in one line
+        first = " ".join(str(exc).split()) or type(exc).__name__
+        raise ConfigError(f"{p.name}: not a readable CSV: {first}") from None
+    out = validate_density_table(df, p.name, lines=_record_lines(text))
     out.attrs["path"] = str(p)
     return out
 
