@@ -68,24 +68,51 @@ class GreenspaceRun:
     coverage: Any = None
 
 
+#: Largest --population-total accepted: 2×10⁸ residents, above the most populous city region
+#: (Chongqing municipality ≈ 3.2×10⁷) several times over; Kundulun has 787,681. A larger number
+#: is a typing slip (extra zeros, a density or an area pasted in).
+POPULATION_TOTAL_MAX = 2e8
+
+
 def parse_population_total(value: str | float | int | None) -> float | None:
-    """``None``, a number of residents, or ``"census"`` (Kundulun 2020 census, 787,681)."""
+    """``None``, a number of residents, or ``"census"`` (Kundulun 2020 census, 787,681).
+
+    The number must be finite, > 0 and ≤ :data:`POPULATION_TOTAL_MAX`; thousands separators
+    (``1,200,000`` or ``1_200_000``) are allowed.
+
+    >>> parse_population_total("787,681")
+    787681.0
+    >>> parse_population_total("inf")
+    Traceback (most recent call last):
+    ...
+    kunsink.errors.ConfigError: --population-total must be a finite number of residents, not 'inf'
+    """
+    name = "--population-total"
     if value is None:
         return None
-    if isinstance(value, (int, float)):
-        out = float(value)
+    if isinstance(value, (bool, np.bool_)):
+        raise ConfigError(f"{name} must be a number of residents or 'census', not {value!r}")
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        text = value
     else:
         text = str(value).strip().replace(",", "").replace("_", "")
         if text.lower() in ("census", "census2020", "普查"):
             from ..config import CENSUS_2020_POPULATION
 
             return float(CENSUS_2020_POPULATION)
-        try:
-            out = float(text)
-        except ValueError:
-            raise ConfigError(f"population total must be a number of residents or 'census', not {value!r}") from None
-    if not (out > 0 and np.isfinite(out)):
-        raise ConfigError(f"population total must be a positive number, not {value!r}")
+        if not text:
+            raise ConfigError(f"{name} is empty; give a number of residents or 'census'")
+    try:
+        out = float(text)
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigError(f"{name} must be a number of residents or 'census', not {value!r}") from None
+    if not np.isfinite(out):
+        raise ConfigError(f"{name} must be a finite number of residents, not {value!r}")
+    if out <= 0:
+        raise ConfigError(f"{name} must be more than 0 residents, not {value!r}")
+    if out > POPULATION_TOTAL_MAX:
+        raise ConfigError(f"{name} {out:,.0f} is more than {POPULATION_TOTAL_MAX:,.0f} residents, larger than any "
+                          "district or city; check the number (Kundulun: 787,681, or give 'census')")
     return out
 
 
