@@ -17,6 +17,7 @@ __all__ = [
     "OutputError",
     "Interrupted",
     "translate_error",
+    "library_message",
 ]
 
 
@@ -90,6 +91,15 @@ def _errno_text(exc: OSError) -> str:
     return f"{where}: {text}" if where else text
 
 
+def library_message(exc: BaseException) -> str:
+    """One line of what a library said, following "see previous exception" to GDAL's own words."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    cause = exc.__cause__ or exc.__context__
+    if "previous exception" in text and cause is not None and str(cause).strip():
+        return " ".join(str(cause).split())
+    return text
+
+
 def translate_error(exc: BaseException) -> "KunsinkError | None":
     """The user-facing error for an exception from the file system or a library (GDAL, rasterio,
     pyogrio, fiona, sqlite3, pandas' CSV reader, YAML), or ``None`` if ``exc`` looks like a bug.
@@ -108,6 +118,7 @@ def translate_error(exc: BaseException) -> "KunsinkError | None":
     if isinstance(exc, OSError) and not mod.startswith(("rasterio", "pyogrio", "fiona")):
         return InputError(_errno_text(exc))
     if mod.startswith("rasterio") or name.startswith("CPLE_"):
+        first = library_message(exc)  # GDAL's own words name the file and the block
         if "No such file" in first or "does not exist" in first:
             return InputError(f"cannot open: {first}")
         return RasterError(f"cannot read or write a raster (corrupt, truncated or not a raster?): {first}")

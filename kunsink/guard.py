@@ -89,13 +89,17 @@ def _is_registry(path: Path) -> bool:
 
 
 def written_by_kunsink(path: str | os.PathLike) -> bool:
-    """True if an existing HTML page carries kunsink's generator mark (looked for in its first 64 KiB)."""
+    """True if an existing HTML page carries kunsink's generator mark (pages of earlier versions:
+    a Folium page naming kunsink)."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(65536).decode("utf-8", errors="ignore")
+            if KUNSINK_HTML_MARK in head:
+                return True
+            page = head + fh.read(16 * 2**20).decode("utf-8", errors="ignore")
     except OSError:
         return False
-    return KUNSINK_HTML_MARK in head
+    return "kunsink" in page and "L.map(" in page
 
 
 def _check_against_inputs(out: Path, what: str, inputs: list[tuple[Path, Path]], folder: bool) -> None:
@@ -194,8 +198,8 @@ def _resolve_inputs(inputs: Iterable[str | os.PathLike | None]) -> list[tuple[Pa
         if p is None:
             continue
         text = os.fspath(p)
-        if not text or "://" in text:
-            continue
+        if not text or "://" in text or not os.path.lexists(text):
+            continue  # a profile id, a URL, or a file that is not there: nothing to protect
         out.append((Path(text), _real(text)))
     return out
 

@@ -11,7 +11,6 @@ import contextlib
 import os
 import re
 import shutil
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +25,12 @@ __all__ = [
     "RASTER_SUFFIXES",
     "atomic_path",
     "atomic_dir",
+    "staging_dir",
+    "new_staging",
+    "drop_staging",
+    "reclaim_stale",
+    "remove_live_staging",
+    "STAGING_PREFIX",
     "read_vector",
     "write_vector",
     "read_raster_array",
@@ -53,6 +58,128 @@ def vector_driver(path: str | os.PathLike) -> str:
     return VECTOR_SUFFIXES[suffix]
 
 
+#: Every temporary file or folder kunsink makes beside an output starts with this, followed by the
+#: owning process's identity, so that a later run can tell a live one from one a killed run left.
+STAGING_PREFIX = ".kunsink-staging."
+
+#: Staging paths of this process still in use (removed on an interrupt, see :func:`remove_live_staging`).
+_LIVE: set[Path] = set()
+
+
+def _proc_start(pid: int) -> str | None:
+    """The start time of process ``pid`` (clock ticks since boot, Linux), or ``None`` if unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read().decode("ascii", errors="replace")
+        return stat.rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _owner_token() -> str:
+    pid = os.getpid()
+    return f"{pid}-{_proc_start(pid) or 0}"
+
+
+def _owner_alive(token: str) -> bool:
+    pid_text, _, start = token.partition("-")
+    try:
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    if pid == os.getpid():
+        return start == (_proc_start(pid) or "0")
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        pass  # exists, owned by someone else
+    now = _proc_start(pid)
+    return now is None or start == "0" or now == start  # a reused pid started later: the owner is gone
+
+
+def staging_name(purpose: str) -> str:
+    """A fresh staging name: ``.kunsink-staging.<purpose>.<pid>-<start>.<random>``."""
+    import secrets
+
+    safe = re.sub(r"[^\w\-]+", "_", purpose)[:60] or "x"
+    return f"{STAGING_PREFIX}{safe}.{_owner_token()}.{secrets.token_hex(4)}"
+
+
+def reclaim_stale(folder: str | os.PathLike) -> list[Path]:
+    """Remove staging files and folders in ``folder`` whose owning process has ended; return them.
+
+    A killed run (SIGKILL, power cut) cannot clean up after itself; the next run does. Entries of
+    live processes (another kunsink running beside this one) are left alone.
+    """
+    removed: list[Path] = []
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        name = entry.name
+        if not name.startswith(STAGING_PREFIX):
+            continue
+        parts = name[len(STAGING_PREFIX):].split(".")
+        if len(parts) < 3 or _owner_alive(parts[-2]):
+            continue
+        try:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+            removed.append(entry)
+        except OSError:
+            pass
+    return removed
+
+
+def remove_live_staging() -> None:
+    """Remove every staging path this process still holds (called on SIGINT/SIGTERM)."""
+    for p in list(_LIVE):
+        try:
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
+            elif p.exists() or p.is_symlink():
+                p.unlink()
+        except OSError:
+            pass
+        _LIVE.discard(p)
+
+
+def new_staging(near: str | os.PathLike, purpose: str) -> Path:
+    """Make a private working folder beside ``near`` (an output path); release it with :func:`drop_staging`.
+
+    Stale staging left in the same folder by killed runs is reclaimed first.
+    """
+    parent = Path(near).resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    reclaim_stale(parent)
+    path = parent / staging_name(purpose)
+    path.mkdir()
+    _LIVE.add(path)
+    return path
+
+
+def drop_staging(path: str | os.PathLike) -> None:
+    """Remove a folder made by :func:`new_staging`."""
+    p = Path(path)
+    shutil.rmtree(p, ignore_errors=True)
+    _LIVE.discard(p)
+
+
+@contextlib.contextmanager
+def staging_dir(near: str | os.PathLike, purpose: str) -> Iterator[Path]:
+    """A private working folder beside ``near`` (an output path), removed when the block ends."""
+    path = new_staging(near, purpose)
+    try:
+        yield path
+    finally:
+        drop_staging(path)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds.
@@ -61,28 +188,29 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    reclaim_stale(target.parent)
     if target.suffix.lower() == ".shp":
-        tmpdir = Path(tempfile.mkdtemp(prefix=f".{target.stem}.", dir=target.parent))
+        tmpdir = target.parent / staging_name(f"shp-{target.stem}")
+        tmpdir.mkdir()
+        _LIVE.add(tmpdir)
         try:
             yield tmpdir / target.name
             for side in tmpdir.iterdir():
                 os.replace(side, target.with_suffix(side.suffix))
         finally:
             shutil.rmtree(tmpdir, ignore_errors=True)
+            _LIVE.discard(tmpdir)
         return
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=target.parent)
-    os.close(fd)
-    os.unlink(tmp)  # writers (GDAL) want to create the file themselves
-    tmp_path = Path(tmp)
+    tmp_path = target.parent / (staging_name(f"file-{target.stem}") + target.suffix)
+    _LIVE.add(tmp_path)
     try:
         yield tmp_path
         os.replace(tmp_path, target)
     finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
-        aux = Path(str(tmp_path) + ".aux.xml")
-        if aux.exists():
-            aux.unlink()
+        for p in (tmp_path, Path(str(tmp_path) + ".aux.xml")):
+            if p.exists():
+                p.unlink()
+        _LIVE.discard(tmp_path)
 
 
 #: Written into every output folder kunsink makes, so that a later run may replace that folder.
@@ -94,37 +222,49 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; it replaces ``path`` only if the block succeeds.
 
     An existing ``path`` is replaced only if it is empty or was written by kunsink (it holds
-    :data:`OUTPUT_MARKER`); a folder holding anything else is refused, never deleted.
+    :data:`OUTPUT_MARKER`); a folder holding anything else is refused, never deleted. The
+    replacement is a rename, so ``path`` is never seen half-filled: an empty folder is renamed
+    over (POSIX), a folder kunsink wrote is moved aside, the new one renamed in, the old removed.
     """
-    target = Path(path).resolve()
-    if target.exists():
-        if not target.is_dir():
-            raise InputError(f"output {target} exists and is a file; give a folder")
-        if any(target.iterdir()) and not (target / OUTPUT_MARKER).exists():
-            raise InputError(f"output folder {target} already holds files kunsink did not write; "
-                             "give a new or empty folder")
+    from .guard import check_output_dir
+
+    target = check_output_dir(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmpdir = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmpdir, 0o777 & ~umask)  # mkdtemp makes it private; outputs are ordinary folders
+    reclaim_stale(target.parent)
+    tmpdir = target.parent / staging_name(f"out-{target.name}")
+    tmpdir.mkdir()
+    _LIVE.add(tmpdir)
     try:
         yield tmpdir
         (tmpdir / OUTPUT_MARKER).write_text("written by kunsink; this folder is replaced on the next run\n")
+        was_cwd = target.exists() and _is_cwd(target)
         if target.exists() and not any(target.iterdir()):
-            # an empty folder (perhaps the working directory): fill it rather than swap it
-            for item in tmpdir.iterdir():
-                os.replace(item, target / item.name)
+            try:
+                os.replace(tmpdir, target)  # rename(2) over an empty folder is atomic on POSIX
+            except OSError:
+                os.rmdir(target)  # Windows: no rename over a folder
+                os.replace(tmpdir, target)
         elif target.exists():
-            old = target.with_name(f".{target.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
+            old = target.parent / staging_name(f"old-{target.name}")
+            _LIVE.add(old)
             os.replace(target, old)
             os.replace(tmpdir, target)
             shutil.rmtree(old, ignore_errors=True)
+            _LIVE.discard(old)
         else:
             os.replace(tmpdir, target)
+        if was_cwd:
+            os.chdir(target)  # the working folder was the output: stand in the new one
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
+        _LIVE.discard(tmpdir)
+
+
+def _is_cwd(path: Path) -> bool:
+    try:
+        return os.path.samefile(path, os.getcwd())
+    except OSError:
+        return False
 
 
 def _gdal_path(path: Path) -> str:

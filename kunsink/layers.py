@@ -338,12 +338,10 @@ def check_raster(path: str | os.PathLike, kind: str = "landcover", *, assume_crs
             if kind == "landcover" and np.dtype(ds.dtypes[0]).kind not in "iu":
                 report.problems.append(f"land-cover codes must be integers; this raster is {ds.dtypes[0]}")
                 return report
-            # decimated read: catches corrupt blocks cheaply and yields the codes present
-            factor = max(1, int(max(ds.width, ds.height) / 1000))
-            sample = ds.read(1, out_shape=(max(1, ds.height // factor), max(1, ds.width // factor)))
+            # every block read, as the commands will read them: a corrupt or truncated block makes the
+            # raster unusable here too; land-cover codes are gathered on the way
+            codes = _read_all_blocks(ds, want_codes=(kind == "landcover"))
             if kind == "landcover":
-                valid = sample[sample != ds.nodata] if ds.nodata is not None else sample.ravel()
-                codes = np.unique(valid)
                 report.info["codes"] = ", ".join(str(int(c)) for c in codes[:30]) + (" …" if len(codes) > 30 else "")
                 from .landcover_guess import guess_scheme
 
@@ -352,12 +350,41 @@ def check_raster(path: str | os.PathLike, kind: str = "landcover", *, assume_crs
     except KunsinkError:
         raise
     except Exception as exc:
-        report.problems.append(f"not a readable raster (corrupt or truncated?): {str(exc).splitlines()[0]}")
+        from .errors import library_message
+
+        report.problems.append(f"not a readable raster (corrupt or truncated?): {library_message(exc)}")
         return report
     district = shapely.union_all(_district(reference).to_crs(get_working_crs()).geometry.values)
     if not shapely.box(*bounds).intersects(district):
         report.problems.append("the raster lies outside the district (wrong CRS label or wrong file?)")
     return report
+
+
+def _read_all_blocks(ds: Any, want_codes: bool) -> np.ndarray:
+    """Read band 1 of an open raster block by block (memory: one row of blocks); return the
+    distinct valid values if ``want_codes`` (else an empty array). Raises what GDAL raises."""
+    nodata = ds.nodata
+    seen = np.zeros(65536, dtype=bool) if want_codes and ds.dtypes[0] in ("uint8", "uint16") else None
+    others: set[int] = set()
+    block_h = ds.block_shapes[0][0] if ds.block_shapes else 256
+    row_bytes = max(ds.width, 1) * np.dtype(ds.dtypes[0]).itemsize
+    rows = max(block_h, min(ds.height, max(1, (64 * 2**20) // row_bytes)) // block_h * block_h)
+    for y0 in range(0, ds.height, rows):
+        from rasterio.windows import Window
+
+        arr = ds.read(1, window=Window(0, y0, ds.width, min(rows, ds.height - y0)))
+        if not want_codes:
+            continue
+        valid = arr[arr != nodata] if nodata is not None else arr.ravel()
+        if seen is not None:
+            seen[np.unique(valid)] = True
+        else:
+            others.update(int(v) for v in np.unique(valid))
+    if not want_codes:
+        return np.array([], dtype=int)
+    if seen is not None:
+        return np.flatnonzero(seen)
+    return np.array(sorted(others), dtype=np.int64)
 
 
 _KIND_LAYER_NAMES = {

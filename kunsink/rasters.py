@@ -17,7 +17,7 @@ import numpy as np
 import rasterio
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 
-from .errors import CRSError, RasterError
+from .errors import CRSError, RasterError, library_message
 
 __all__ = ["open_raster", "grid_difference", "warp_to_grid", "warp_to_working_crs", "pixel_area_m2", "raster_tags"]
 
@@ -51,7 +51,7 @@ def open_raster(path: str | os.PathLike, chunks: int = DEFAULT_CHUNK, band: int 
             tags = dict(ds.tags())
             ds.read(band, window=((0, min(ds.height, 1)), (0, min(ds.width, 1))))
     except Exception as exc:
-        raise RasterError(f"cannot read {p.name} as a raster: {str(exc).splitlines()[0]}") from None
+        raise RasterError(f"cannot read {p.name} as a raster: {library_message(exc)}") from None
     if band > count:
         raise RasterError(f"{p.name} has {count} band(s); band {band} asked for")
     if crs is None and not assume_crs:

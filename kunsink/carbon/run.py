@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +18,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, InputError, RasterError
-from ..io import atomic_dir, read_vector
+from ..guard import check_outputs
+from ..io import atomic_dir, drop_staging, new_staging, read_vector
 from ..landcover import KUNSINK_CLASSES, scheme_mapping
 from ..rasterout import store_geotiffs
+from ..tables import write_csv, write_json
 from ..rasters import grid_difference, open_raster, pixel_area_m2, warp_to_grid, warp_to_working_crs
 from .densities import POOLS, resolve_density_table, unverified_pools
 from .stocks import (ClassStats, change_array, check_codes, class_table, paired_statistics, pool_totals,
@@ -197,6 +197,11 @@ def run_carbon(
     """
     if chunks <= 0 or chunks % 512:
         raise ConfigError(f"chunks must be a positive multiple of 512 pixels; got {chunks}")
+    check_run_values(years=years, price=price, discount_pct=discount_pct, price_change_pct=price_change_pct, mc=mc)
+    check_outputs(inputs=[landcover, alt, reclass, zones,
+                          densities if isinstance(densities, (str, os.PathLike)) else None,
+                          *(pool_rasters or {}).values(), *(alt_pool_rasters or {}).values()],
+                  dirs={"--out": out_dir})
     lc_path = Path(landcover)
     for p in [lc_path] + ([Path(alt)] if alt else []):
         if not p.exists():
@@ -220,7 +225,7 @@ def run_carbon(
     notes: list[str] = []
     out_dir = Path(out_dir).resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".kunsink-carbon-", dir=out_dir.parent))
+    work = new_staging(out_dir, "carbon")
     try:
         lc = _open_lc(lc_path, work, chunks, notes)
         lc_alt = _open_lc(Path(alt), work, chunks, notes) if alt else None
@@ -319,9 +324,28 @@ def run_carbon(
             files.append(out_dir / "transitions.csv")
         return CarbonResult(summary, classes, zones_df, files, mc_out)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        drop_staging(work)
         if client is not None and client is not scheduler:
             client.close()
+
+
+def check_run_values(*, years: tuple[int, int] | None, price: float | None, discount_pct: float,
+                     price_change_pct: float, mc: int) -> None:
+    """Refuse non-finite or absurd valuation and iteration settings, naming the option.
+
+    Bounds: years 1900–2200; price ≥ 0 per Mg C; discount and price-change rates between −50 % and
+    100 % a year; Monte Carlo iterations ≥ 0 (the memory bound is checked where draws are made).
+    """
+    from ..checks import check_int, check_number
+
+    if years is not None:
+        for y in years:
+            check_int(y, "--years", lo=1900, hi=2200)
+    if price is not None:
+        check_number(price, "--price", lo=0)
+    check_number(discount_pct, "--discount", lo=-50, hi=100)
+    check_number(price_change_pct, "--price-change", lo=-50, hi=100)
+    check_int(mc, "--mc", lo=0)
 
 
 def _class_transitions(counts: pd.Series, mapping, area_px: float) -> pd.Series:
@@ -451,8 +475,7 @@ def _write_rasters(lc, lc_alt, table, mapping, codes, ov_bas, ov_alt, const, out
 
 def _write_tables(out: Path, summary: dict[str, Any], classes: pd.DataFrame, zones_df: pd.DataFrame | None,
                   transitions: pd.Series | None = None, names: dict[int, str] | None = None) -> None:
-    (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=_json_default),
-                                      encoding="utf-8")
+    write_json(summary, out / "summary.json", atomic=False)
     rows = [{"scope": "district", "id": "", "name": "all", "date": "baseline", "area_ha": summary["area_ha"],
              **{f"{p}_mgc": summary["pools_mgc"][p] for p in POOLS}, "total_mgc": summary["total_mgc"],
              "total_tco2e": summary["total_tco2e"], "ci95_low_mgc": summary.get("total_ci95_low_mgc"),
@@ -487,24 +510,14 @@ def _write_tables(out: Path, summary: dict[str, Any], classes: pd.DataFrame, zon
                              "total_tco2e": r["total_alt_mgc"] * MGC_TO_TCO2E})
     table = pd.DataFrame(rows)
     table["source"] = summary["data_source"]
-    table.to_csv(out / "summary.csv", index=False, encoding="utf-8")
-    classes.to_csv(out / "classes.csv", encoding="utf-8")
+    write_csv(table, out / "summary.csv", atomic=False)
+    write_csv(classes, out / "classes.csv", index=True, atomic=False)
     if zones_df is not None:
-        zones_df.to_csv(out / "zones.csv", encoding="utf-8")
+        write_csv(zones_df, out / "zones.csv", index=True, atomic=False)
     if transitions is not None:
         names = names or {}
         t = transitions.rename("area_ha").reset_index()
         t.insert(1, "name", [names.get(int(c), str(c)) for c in t["lucode"]])
         t.insert(3, "name_alt", [names.get(int(c), str(c)) for c in t["lucode_alt"]])
         t["source"] = summary["data_source"]
-        t.to_csv(out / "transitions.csv", index=False, encoding="utf-8")
-
-
-def _json_default(o):
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (np.floating,)):
-        return float(o)
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(type(o).__name__)
+        write_csv(t, out / "transitions.csv", atomic=False)

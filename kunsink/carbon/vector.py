@@ -115,7 +115,12 @@ def run_carbon_polygons(
     from .densities import resolve_density_table
     from .uncertainty import approach1, monte_carlo
     from .valuation import valuation_constant
+    from ..guard import check_outputs
+    from .run import check_run_values
 
+    check_run_values(years=years, price=price, discount_pct=discount_pct, price_change_pct=price_change_pct, mc=mc)
+    check_outputs(inputs=[landuse, alt, zones, densities if isinstance(densities, (str, os.PathLike)) else None],
+                  dirs={"--out": out_dir})
     table = resolve_density_table(densities)
     names = {int(k): str(v) for k, v in table["name"].items()} if "name" in table.columns else {}
 

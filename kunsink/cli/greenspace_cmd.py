@@ -29,6 +29,14 @@ def _fmt(v: Optional[float]) -> str:
     return "—" if v is None else f"{v:5.1f} %"
 
 
+def _check_outputs(out: Optional[Path], map_path: Optional[Path], *inputs: object) -> None:
+    """Before any work: --out and --map may be neither an input nor each other."""
+    from ..guard import check_outputs
+
+    check_outputs(inputs=[p for p in inputs if p is not None], dirs={"--out": out},
+                  files={"--map": (map_path, (".html", ".htm"))})
+
+
 def _maybe_map(path: Optional[Path], result, siting=None, source: str = "user data") -> Optional[Path]:
     if path is None:
         return None
@@ -72,6 +80,7 @@ def coverage(
     from ..greenspace.run import run_coverage
 
     mode = _mode(mode)
+    _check_outputs(out, map_path, residential, greenspace, network, osm, entrances, barriers, profile)
     layers = _layers(residential=residential_layer, greenspace=greenspace_layer, network=network_layer,
                      entrances=entrances_layer, barriers=barriers_layer)
     with Console(stderr=True).status("measuring green-space reach…"):
@@ -173,6 +182,7 @@ def site(
 
     if mode is not None and mode not in ("line", "network"):
         raise ConfigError(f"--mode must be line or network for siting, not {mode!r}")
+    _check_outputs(out, map_path, residential, greenspace, network, osm, entrances, candidates, landcover, profile)
     layers = _layers(residential=residential_layer, greenspace=greenspace_layer, network=network_layer,
                      entrances=entrances_layer, candidates=candidates_layer)
     with Console(stderr=True).status("choosing sites…"):

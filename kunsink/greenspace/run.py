@@ -21,16 +21,17 @@ Outputs of a coverage run
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import shapely
 
 from ..errors import ConfigError, InputError, LayerError
+from ..tables import write_csv
 
 __all__ = [
     "GreenspaceRun",
@@ -275,19 +276,9 @@ def _write_gpkg(path: Path, frames: dict[str, Any]) -> None:
 
 
 def _dump(summary: dict[str, Any], path: Path) -> None:
-    path.write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=_json_default), encoding="utf-8")
+    from ..tables import write_json
 
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return None if not np.isfinite(o) else float(o)
-    if isinstance(o, np.bool_):
-        return bool(o)
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(type(o).__name__)
+    write_json(summary, path, atomic=False)
 
 
 def _with_source(gdf: Any, source: str) -> Any:
@@ -318,10 +309,45 @@ def write_coverage(result: Any, out_dir: str | os.PathLike, data_source: str) ->
     summary["layers"] = [k for k, v in frames.items() if v is not None and len(v)]
     with atomic_dir(out_dir) as tmp:
         _write_gpkg(tmp / "coverage.gpkg", frames)
-        table.drop(columns=table.geometry.name).to_csv(tmp / "coverage.csv", index=False, encoding="utf-8-sig")
+        write_csv(pd.DataFrame(table.drop(columns=table.geometry.name)), tmp / "coverage.csv", atomic=False)
         _dump(summary, tmp / "summary.json")
     result.summary["data_source"] = data_source
     return [out_dir / n for n in ("coverage.gpkg", "coverage.csv", "summary.json")]
+
+
+def _paths(*values: Any) -> list[Any]:
+    """The file inputs among ``values`` (GeoDataFrames and profile ids are skipped)."""
+    return [v for v in values if isinstance(v, (str, os.PathLike)) and v is not None]
+
+
+def _guard(out_dir: Any, *inputs: Any) -> None:
+    from ..guard import check_outputs
+
+    if out_dir is not None:
+        check_outputs(inputs=_paths(*inputs), dirs={"--out": out_dir})
+
+
+def check_distances(*, cell_m: float | None = None, entrance_max_m: float | None = None,
+                    site_area_m2: float | None = None, time_limit_s: float | None = None, k: Any = None) -> None:
+    """Refuse non-finite or absurd settings, naming the option.
+
+    Bounds: home cells 1–1000 m; pseudo-entrance distance 0–1000 m; a new site 1 m²–10 km²;
+    a solver time limit of up to one day; 1–10,000 new sites.
+    """
+    from ..checks import check_int, check_number
+
+    if cell_m is not None:
+        check_number(cell_m, "--cell-m", lo=1, hi=1000)
+    if entrance_max_m is not None:
+        check_number(entrance_max_m, "--entrance-max-m", lo=0, hi=1000)
+    if site_area_m2 is not None:
+        check_number(site_area_m2, "--site-area-m2", lo=1, hi=1e7)
+    if time_limit_s is not None:
+        check_number(time_limit_s, "--time-limit", lo=0, hi=86400, lo_open=True)
+    if k is not None:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+            raise ConfigError(f"--k must be a whole number ≥ 1, not {k!r}")
+        check_int(k, "--k", lo=1, hi=10000)
 
 
 def run_coverage(
@@ -373,6 +399,8 @@ def run_coverage(
         raise ConfigError(f"--mode must be line, network or both, not {mode!r}")
     from .profiles import load_profile
 
+    check_distances(cell_m=cell_m, entrance_max_m=entrance_max_m)
+    _guard(out_dir, residential, greenspace, network, osm, entrances, barriers, profile)
     prof = load_profile(profile)
     total = parse_population_total(population_total)
     data, notes = load_greenspace_inputs(residential, greenspace, network=network, osm=osm, entrances=entrances,
@@ -413,7 +441,7 @@ def write_indicators(result: Any, out_dir: str | os.PathLike, data_source: str) 
     with atomic_dir(out_dir) as tmp:
         table = result.table.copy()
         table["source"] = data_source
-        table.to_csv(tmp / "indicators.csv", index=False, encoding="utf-8-sig")
+        write_csv(table, tmp / "indicators.csv", atomic=False)
         _dump(summary, tmp / "summary.json")
         if result.built_up is not None and len(result.built_up):
             _write_gpkg(tmp / "built_up.gpkg", {"built_up": result.built_up})
@@ -458,6 +486,7 @@ def run_indicators(
     from ..datasets import load_boundary
     from .indicators import compute_indicators
 
+    _guard(out_dir, greenspace, residential, landcover, built_up, boundary, profile)
     layers = layers or {}
     notes: list[str] = []
     kw = dict(encoding=encoding, assume_crs=assume_crs)
@@ -501,7 +530,7 @@ def write_siting(result: Any, coverage: Any, out_dir: str | os.PathLike, data_so
         sites = _with_source(result.sites, data_source)
         _write_gpkg(tmp / "sites.gpkg", {"sites": sites, "candidates": _with_source(result.candidates, data_source),
                                          "gaps": _with_source(gaps, data_source)})
-        sites.drop(columns=sites.geometry.name).to_csv(tmp / "sites.csv", index=False, encoding="utf-8-sig")
+        write_csv(pd.DataFrame(sites.drop(columns=sites.geometry.name)), tmp / "sites.csv", atomic=False)
         _dump(summary, tmp / "summary.json")
     result.summary["data_source"] = data_source
     return [out_dir / n for n in ("sites.gpkg", "sites.csv", "summary.json")]
@@ -548,8 +577,8 @@ def run_siting(
         raise ConfigError(f"--mode must be line or network for siting, not {mode!r}")
     if mode == "network" and network is None and osm is None:
         raise ConfigError("network siting needs a walking network (--network or --osm)")
-    if not isinstance(k, (int, np.integer)) or k < 1:
-        raise ConfigError(f"--k must be a whole number ≥ 1, not {k!r}")
+    check_distances(cell_m=cell_m, site_area_m2=site_area_m2, time_limit_s=time_limit_s, k=k)
+    _guard(out_dir, residential, greenspace, network, osm, entrances, barriers, candidates, landcover, profile)
     data, notes = load_greenspace_inputs(residential, greenspace, network=network, osm=osm, entrances=entrances,
                                          barriers=barriers, layers=layers, encoding=encoding, assume_crs=assume_crs)
     cand = _load(candidates, "candidates", notes, layer=(layers or {}).get("candidates"), encoding=encoding,

@@ -225,11 +225,17 @@ def save_map(m: Any, path: str | os.PathLike) -> Path:
     ------
     OfflineError
         If the page would load a script or stylesheet from a network; nothing is written.
+    OutputError
+        If ``path`` is not an ``.html`` name, is a folder, or is an existing file kunsink did not write.
     """
+    from ..guard import KUNSINK_HTML_MARK, check_output_file
+
     target = Path(path)
+    check_output_file(target, suffixes=(".html", ".htm"), what="map")
     make_offline(m)
     with atomic_path(target) as tmp:
         page = m.get_root().render()
         check_offline(page)
+        page = page.replace("<head>", f"<head>\n    {KUNSINK_HTML_MARK}>", 1)
         tmp.write_text(page, encoding="utf-8")
     return target

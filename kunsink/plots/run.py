@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +22,7 @@ import pandas as pd
 
 from .._version import __version__
 from ..errors import ConfigError, InputError, RasterError
+from ..io import drop_staging, new_staging
 from ..landcover import CLASS_NAMES_ZH, KUNSINK_CLASSES
 from .allometry import CARBON_FRACTION, read_root_shoot, root_shoot_table
 from .design import DEFAULT_EXCLUDE, MIN_PLOTS_PER_STRATUM, PlotDesign, allowed_region, apply_affine, design_plots
@@ -155,38 +154,36 @@ def _source(synthetic: bool) -> str:
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    from ..io import atomic_path
+    from ..tables import write_json
 
-    def default(o: Any) -> Any:
-        if isinstance(o, np.integer):
-            return int(o)
-        if isinstance(o, np.floating):
-            return float(o) if np.isfinite(o) else None
-        if isinstance(o, np.ndarray):
-            return o.tolist()
-        if isinstance(o, Path):
-            return str(o)
-        raise TypeError(type(o).__name__)
-
-    def clean(o: Any) -> Any:
-        if isinstance(o, float) and not np.isfinite(o):
-            return None
-        if isinstance(o, dict):
-            return {str(k): clean(v) for k, v in o.items()}
-        if isinstance(o, (list, tuple)):
-            return [clean(v) for v in o]
-        return o
-
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(clean(obj), indent=2, ensure_ascii=False, default=default), encoding="utf-8")
+    write_json(obj, path)
 
 
-def _write_csv(df: pd.DataFrame, path: Path, bom: bool = False) -> Path:
-    from ..io import atomic_path
+def _write_csv(df: pd.DataFrame, path: Path, bom: bool = True) -> Path:
+    from ..tables import write_csv
 
-    with atomic_path(path) as tmp:
-        df.to_csv(tmp, index=False, encoding="utf-8-sig" if bom else "utf-8")
-    return path
+    return write_csv(df, path)
+
+
+def _input_paths(*values: Any) -> list[Any]:
+    """File inputs among ``values``: paths, ``NAME=PATH`` specs, and the values of mappings and lists."""
+    found: list[Any] = []
+    for v in values:
+        if isinstance(v, Mapping):
+            found += _input_paths(*v.values())
+        elif isinstance(v, (list, tuple)):
+            found += _input_paths(*v)
+        elif isinstance(v, os.PathLike):
+            found.append(v)
+        elif isinstance(v, str) and v:
+            found.append(v.split("=", 1)[1] if "=" in v and not Path(v).exists() else v)
+    return found
+
+
+def _guard(out_dir: Any, *inputs: Any) -> None:
+    from ..guard import check_outputs
+
+    check_outputs(inputs=_input_paths(*inputs), dirs={"--out": out_dir})
 
 
 def _open_landcover(path: str | os.PathLike, chunks: int, workdir: Path, notes: list[str], projected: bool):
@@ -434,10 +431,18 @@ def run_design(
         raise ConfigError("--near-roads needs --max-road-m D (metres, > 0)")
     if near_roads is None and max_road_m is not None:
         raise ConfigError("--max-road-m needs a network layer: --near-roads NETWORK")
+    from ..checks import check_int, check_number
+
+    check_int(n, "--n", lo=1, hi=100_000)
+    check_number(min_spacing_m, "--min-spacing", lo=0, hi=100_000)
+    check_number(plot_size_m, "--plot-size", lo=0, hi=1000)
+    if max_road_m is not None:
+        check_number(max_road_m, "--max-road-m", lo=0, hi=100_000, lo_open=True)
+    _guard(out_dir, landcover, near_roads, sd, boundary)
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     notes: list[str] = []
-    work = Path(tempfile.mkdtemp(prefix=".kunsink-plots-", dir=out_dir.parent))
+    work = new_staging(out_dir, "plots")
     try:
         lc = _open_landcover(landcover, chunks, work, notes, projected=True)
         lc_tags = _tags(landcover)
@@ -492,7 +497,7 @@ def run_design(
         files = [out_dir / nm for nm in names]
         return DesignResult(design, files, src, notes + design.notes)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        drop_staging(work)
 
 
 def _display_raster(path: str | os.PathLike) -> dict[str, Any]:
@@ -822,6 +827,7 @@ def run_model(
     if n_trees < 10:
         raise ConfigError(f"a random forest needs at least 10 trees; got {n_trees}")
     map_cls = parse_classes(map_classes) if isinstance(map_classes, str) else map_classes
+    _guard(out_dir, plots, predictors, landcover, root_shoot, boundary)
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     notes: list[str] = []
@@ -829,7 +835,7 @@ def run_model(
     if "agb_t_ha" not in gdf.columns:
         raise InputError("the plots have no above-ground biomass column: agb_t_ha (t/ha; also read from "
                          "地上生物量, agb, AGB)")
-    work = Path(tempfile.mkdtemp(prefix=".kunsink-plots-", dir=out_dir.parent))
+    work = new_staging(out_dir, "plots")
     try:
         lc = _open_landcover(landcover, chunks, work, notes, projected=False) if landcover is not None else None
         preds, pinfo, grid = _open_predictors(specs, lc, work, chunks, notes)
@@ -953,7 +959,7 @@ def run_model(
             warnings.warn(m, ExtrapolationWarning, stacklevel=2)
         return ModelResult(summary, ev.summary, ev.by_stratum, pred, by_class, fitted, files, msgs)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        drop_staging(work)
 
 
 def run_predict(
@@ -993,9 +999,10 @@ def run_predict(
     classes = parse_classes(map_classes) if isinstance(map_classes, str) else map_classes
     if classes is None:
         classes = meta.get("mapped_classes")
+    _guard(out_dir, model_dir, predictors, landcover, boundary)
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".kunsink-plots-", dir=out_dir.parent))
+    work = new_staging(out_dir, "plots")
     try:
         lc = _open_landcover(landcover, chunks, work, notes, projected=False) if landcover is not None else None
         if lc is None and classes:
@@ -1046,7 +1053,7 @@ def run_predict(
             warnings.warn(m, ExtrapolationWarning, stacklevel=2)
         return ModelResult(summary, None, None, None, by_class, fitted, [out_dir / n for n in names], msgs)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        drop_staging(work)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1114,6 +1121,7 @@ def run_change(
     from ..io import atomic_dir, write_vector
     from .timeseries import plot_change, stratified_change, stratum_change
 
+    _guard(out_dir, plots, landcover, boundary)
     out_dir = Path(out_dir)
     gdf = _read_plots(plots, encoding, layer)
     if "survey_year" not in gdf.columns:
