@@ -18,6 +18,7 @@ __all__ = [
     "Interrupted",
     "translate_error",
     "library_message",
+    "user_errors",
 ]
 
 
@@ -135,3 +136,23 @@ def translate_error(exc: BaseException) -> "KunsinkError | None":
     if mod.startswith("zipfile") or name == "BadZipFile":
         return InputError(f"not a readable zip file: {first}")
     return None
+
+
+def user_errors(func):
+    """Decorate a public entry point so that file-system and library failures leave it as a
+    :class:`KunsinkError` (with the original chained), the same one line the CLI prints."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except KunsinkError:
+            raise
+        except Exception as exc:
+            user = translate_error(exc)
+            if user is None:
+                raise
+            raise user from exc
+
+    return wrapper

@@ -328,6 +328,13 @@ def check_raster(path: str | os.PathLike, kind: str = "landcover", *, assume_crs
                 crs = assumed
                 report.warnings.append(f"no CRS in the file; assumed {assume_crs} as told")
             report.info["CRS"] = crs.to_string()
+            from .crs import check_coordinates
+
+            try:
+                check_coordinates(tuple(ds.bounds), crs, p.name)
+            except CRSError as exc:
+                report.problems.append(str(exc))
+                return report
             report.info["pixel size"] = f"{abs(ds.transform.a):g} × {abs(ds.transform.e):g} {'degrees' if crs.is_geographic else 'm'}"
             report.info["nodata"] = ds.nodata
             if crs.is_geographic:

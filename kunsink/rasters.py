@@ -49,6 +49,7 @@ def open_raster(path: str | os.PathLike, chunks: int = DEFAULT_CHUNK, band: int 
             nodata = ds.nodata
             count = ds.count
             tags = dict(ds.tags())
+            bounds = tuple(ds.bounds)
             ds.read(band, window=((0, min(ds.height, 1)), (0, min(ds.width, 1))))
     except Exception as exc:
         raise RasterError(f"cannot read {p.name} as a raster: {library_message(exc)}") from None
@@ -56,6 +57,10 @@ def open_raster(path: str | os.PathLike, chunks: int = DEFAULT_CHUNK, band: int 
         raise RasterError(f"{p.name} has {count} band(s); band {band} asked for")
     if crs is None and not assume_crs:
         raise RasterError(f"{p.name} has no CRS; give the right one (assume_crs / --assume-crs)")
+    if p.suffix.lower() != ".vrt":  # kunsink's own VRTs are checked through their source
+        from .crs import check_coordinates
+
+        check_coordinates(bounds, crs if crs is not None else assume_crs, p.name)
     arr = rioxarray.open_rasterio(p, chunks={"band": 1, "y": chunks, "x": chunks}, mask_and_scale=False,
                                   lock=False, cache=False)
     arr = arr.sel(band=band, drop=True)

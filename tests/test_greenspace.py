@@ -372,6 +372,20 @@ def test_choose_sites_golden(tmp_path):
         choose_sites(cov, 1, candidates=cands, site_area_m2=100.0)
 
 
+def test_candidates_carrying_result_column_names(tmp_path):
+    """Parcels with their own site_id / rank / gain columns: the ids are used, the values kept as *_given."""
+    res = _gdf([box(X0, Y0, X0 + 100, Y0 + 100), box(X0 + 2000, Y0, X0 + 2100, Y0 + 100)], res_id=["A", "B"],
+               population=[500.0, 2000.0])
+    green = _gdf([box(X0 + 5000, Y0, X0 + 5100, Y0 + 100)], gs_id=["far"], is_park=[True])
+    cov = compute_coverage(res, green, "cn-300-500", modes="line", cell_m=10)
+    cands = _gdf([Point(X0 + 150, Y0 + 50), Point(X0 + 2150, Y0 + 50), Point(X0 + 9000, Y0)],
+                 site_id=["a", "b", "z"], rank=[3, 2, 1], gain=["x", "y", "z"])
+    s = choose_sites(cov, 2, candidates=cands)
+    assert s.sites["site_id"].tolist() == ["b", "a"]
+    assert s.sites["gain"].tolist() == pytest.approx([2000.0, 500.0])
+    assert s.sites["rank_given"].tolist() == [2, 3] and s.sites["site_id_given"].tolist() == ["b", "a"]
+
+
 # --- indicators ------------------------------------------------------------------------------------
 
 def test_indicators_golden():

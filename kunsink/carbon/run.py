@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import ConfigError, InputError, RasterError
+from ..errors import ConfigError, InputError, RasterError, user_errors
 from ..guard import check_outputs
 from ..io import atomic_dir, drop_staging, new_staging, read_vector
 from ..landcover import KUNSINK_CLASSES, scheme_mapping
@@ -132,6 +132,7 @@ def _source_flag(*tag_dicts: dict[str, str]) -> str:
     return "synthetic" if any(t.get("source") == "synthetic" for t in tag_dicts if t) else "user data"
 
 
+@user_errors
 def run_carbon(
     landcover: str | os.PathLike,
     out_dir: str | os.PathLike,

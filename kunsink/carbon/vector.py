@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError, LayerError
+from ..errors import InputError, LayerError, user_errors
 from ..landcover import sandiao_to_class
 from .densities import POOLS, unverified_pools
 from .stocks import ClassStats, check_codes, pool_totals
@@ -85,6 +85,7 @@ def polygon_stocks(gdf, classes: np.ndarray, table: pd.DataFrame):
     return out
 
 
+@user_errors
 def run_carbon_polygons(
     landuse: str | os.PathLike,
     out_dir: str | os.PathLike,

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..errors import ConfigError, InputError, LayerError
+from ..errors import ConfigError, InputError, LayerError, user_errors
 from ..tables import write_csv
 
 __all__ = [
@@ -86,13 +86,13 @@ def parse_population_total(value: str | float | int | None) -> float | None:
     >>> parse_population_total("inf")
     Traceback (most recent call last):
     ...
-    kunsink.errors.ConfigError: --population-total must be a finite number of residents, not 'inf'
+    kunsink.errors.ConfigError: --population-total: the population total must be a finite number of residents, not 'inf'
     """
     name = "--population-total"
     if value is None:
         return None
     if isinstance(value, (bool, np.bool_)):
-        raise ConfigError(f"{name} must be a number of residents or 'census', not {value!r}")
+        raise ConfigError(f"{name}: the population total must be a number of residents or 'census', not {value!r}")
     if isinstance(value, (int, float, np.integer, np.floating)):
         text = value
     else:
@@ -106,11 +106,11 @@ def parse_population_total(value: str | float | int | None) -> float | None:
     try:
         out = float(text)
     except (TypeError, ValueError, OverflowError):
-        raise ConfigError(f"{name} must be a number of residents or 'census', not {value!r}") from None
+        raise ConfigError(f"{name}: the population total must be a number of residents or 'census', not {value!r}") from None
     if not np.isfinite(out):
-        raise ConfigError(f"{name} must be a finite number of residents, not {value!r}")
+        raise ConfigError(f"{name}: the population total must be a finite number of residents, not {value!r}")
     if out <= 0:
-        raise ConfigError(f"{name} must be more than 0 residents, not {value!r}")
+        raise ConfigError(f"{name}: the population total must be more than 0 residents, not {value!r}")
     if out > POPULATION_TOTAL_MAX:
         raise ConfigError(f"{name} {out:,.0f} is more than {POPULATION_TOTAL_MAX:,.0f} residents, larger than any "
                           "district or city; check the number (Kundulun: 787,681, or give 'census')")
@@ -350,6 +350,7 @@ def check_distances(*, cell_m: float | None = None, entrance_max_m: float | None
         check_int(k, "--k", lo=1, hi=10000)
 
 
+@user_errors
 def run_coverage(
     residential: Any,
     greenspace: Any,
@@ -450,6 +451,7 @@ def write_indicators(result: Any, out_dir: str | os.PathLike, data_source: str) 
     return [out_dir / n for n in names]
 
 
+@user_errors
 def run_indicators(
     greenspace: Any,
     out_dir: str | os.PathLike | None = None,
@@ -536,6 +538,7 @@ def write_siting(result: Any, coverage: Any, out_dir: str | os.PathLike, data_so
     return [out_dir / n for n in ("sites.gpkg", "sites.csv", "summary.json")]
 
 
+@user_errors
 def run_siting(
     residential: Any,
     greenspace: Any,

@@ -328,6 +328,9 @@ def choose_sites(
         if "cand_id" not in cand.columns:
             idc = next((c for c in ("site_id", "id", "编号", "name") if c in cand.columns), None)
             cand["cand_id"] = cand[idc].astype(str) if idc else [f"C{i + 1:05d}" for i in range(len(cand))]
+        # the parcels' own columns keep their values under another name where the result uses the name
+        clash = {c: f"{c}_given" for c in cand.columns if c in _RESULT_COLUMNS and c != cand.geometry.name}
+        cand = cand.rename(columns=clash)
         if cand["cand_id"].duplicated().any():
             raise InputError(f"candidate ids used more than once: {', '.join(cand.loc[cand['cand_id'].duplicated(), 'cand_id'].astype(str).head(5))}")
         cand["origin"] = "given"
@@ -420,6 +423,11 @@ def choose_sites(
         "notes": notes,
     }
     return SitingResult(sites_gdf, gpd.GeoDataFrame(cand, geometry="geometry", crs=crs), summary, notes)
+
+
+#: Columns the siting result writes; candidate parcels' own columns of these names are renamed ``*_given``.
+_RESULT_COLUMNS = frozenset({"site_id", "rank", "gain", "cumulative_gain", "rule", "mode", "area_m2", "radius_m",
+                             "standalone_gain", "chosen", "origin"})
 
 
 def _value(A: Any, w: np.ndarray, cols: list[int]) -> float:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .._version import __version__
-from ..errors import ConfigError, InputError, RasterError
+from ..errors import ConfigError, InputError, RasterError, user_errors
 from ..io import drop_staging, new_staging
 from ..landcover import CLASS_NAMES_ZH, KUNSINK_CLASSES
 from .allometry import CARBON_FRACTION, read_root_shoot, root_shoot_table
@@ -379,6 +379,7 @@ def _sd_from(sd: Any, lc, chunks: int, workdir: Path, notes: list[str], encoding
     raise ConfigError(f"--sd {p.name}: give a CSV table (lucode,sd), earlier plots (.gpkg/.shp) or a raster (.tif)")
 
 
+@user_errors
 def run_design(
     landcover: str | os.PathLike,
     out_dir: str | os.PathLike,
@@ -744,6 +745,7 @@ def _root_shoot(spec: Any) -> pd.DataFrame:
     return root_shoot_table(pairs)
 
 
+@user_errors
 def run_model(
     plots: str | os.PathLike | Any,
     predictors: Mapping[str, str | os.PathLike] | Sequence[str],
@@ -962,6 +964,7 @@ def run_model(
         drop_staging(work)
 
 
+@user_errors
 def run_predict(
     model_dir: str | os.PathLike,
     predictors: Mapping[str, str | os.PathLike] | Sequence[str],
@@ -1085,6 +1088,7 @@ def _stratum_codes(gdf, strata: Sequence[str]) -> dict[str, int]:
     return out
 
 
+@user_errors
 def run_change(
     plots: str | os.PathLike | Any,
     out_dir: str | os.PathLike,
