@@ -175,13 +175,14 @@ def check_output_file(path: str | os.PathLike, inputs: Iterable[str | os.PathLik
     out = _real(path)
     ins = _resolve_inputs(inputs)
     allowed = tuple(s.lower() for s in suffixes) if suffixes else None
+    if out.is_dir():
+        example = Path(path) / ("out" + (allowed or ("",))[0])
+        raise OutputError(f"{what} {path} is a folder; give a file name (e.g. {example})")
     if allowed and out.suffix.lower() not in allowed and Path(path).suffix.lower() not in allowed:
         raise OutputError(f"{what} {path}: the file written here is {' or '.join(allowed)}; "
                           f"give a name ending in {allowed[0]}")
     _check_against_inputs(out, what, ins, folder=False)
     if out.exists():
-        if out.is_dir():
-            raise OutputError(f"{what} {path} is a folder; give a file name (e.g. {Path(path) / ('out' + (allowed or ('',))[0])})")
         if _is_registry(out):
             raise OutputError(f"{what} {path} is a mine registry; kunsink never writes over it — give another path")
         if out.suffix.lower() in (".html", ".htm") and not written_by_kunsink(out):

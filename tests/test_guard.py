@@ -1,0 +1,234 @@
+"""The shared output guard, atomic folders, staging reclaim, the table writers and the CLI's one error path."""
+
+from __future__ import annotations
+
+import doctest
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import kunsink.checks
+import kunsink.tables
+from kunsink.cli import main
+from kunsink.errors import OutputError
+from kunsink.guard import check_output_dir, check_output_file, check_outputs
+from kunsink.io import OUTPUT_MARKER, STAGING_PREFIX, atomic_dir, reclaim_stale, staging_name
+from kunsink.tables import neutralise_cell, write_csv, write_json
+
+
+def test_doctests_of_checks_and_tables():
+    for mod in (kunsink.checks, kunsink.tables):
+        assert doctest.testmod(mod).failed == 0
+
+
+# --- the guard ---------------------------------------------------------------------------------------
+
+@pytest.fixture
+def inp(tmp_path):
+    p = tmp_path / "data" / "lc.tif"
+    p.parent.mkdir()
+    p.write_bytes(b"raster")
+    return p
+
+
+def test_output_equal_to_input_refused(inp):
+    with pytest.raises(OutputError, match="is the input"):
+        check_output_file(inp, [inp], what="--map")
+    with pytest.raises(OutputError, match="is the input"):
+        check_output_dir(inp, [inp])
+
+
+def test_symlink_and_hard_link_to_input_refused(inp, tmp_path):
+    sym = tmp_path / "link.html"
+    sym.symlink_to(inp)
+    with pytest.raises(OutputError, match="input"):
+        check_output_file(sym, [inp], what="--map")
+    hard = tmp_path / "hard.tif"
+    os.link(inp, hard)
+    with pytest.raises(OutputError, match="input"):
+        check_output_file(hard, [inp], suffixes=(".tif",))
+
+
+def test_shapefile_sidecar_and_inside_an_input_folder_refused(tmp_path):
+    shp = tmp_path / "parks.shp"
+    for s in (".shp", ".dbf", ".shx"):
+        shp.with_suffix(s).write_bytes(b"x")
+    with pytest.raises(OutputError, match="part of the input"):
+        check_output_file(tmp_path / "parks.dbf", [shp])
+    gdb = tmp_path / "sandiao.gdb"
+    gdb.mkdir()
+    with pytest.raises(OutputError, match="inside the input"):
+        check_output_dir(gdb / "out", [gdb])
+
+
+def test_output_folder_holding_an_input_refused(inp):
+    with pytest.raises(OutputError, match="holds the input"):
+        check_output_dir(inp.parent, [inp])
+    with pytest.raises(OutputError, match="holds the input"):
+        check_output_dir(inp.parent.parent, [inp])
+
+
+def test_root_home_file_and_foreign_folders_refused(tmp_path, inp):
+    with pytest.raises(OutputError, match="root"):
+        check_output_dir("/")
+    with pytest.raises(OutputError, match="home"):
+        check_output_dir(os.path.expanduser("~"))
+    with pytest.raises(OutputError, match="is a file"):
+        check_output_dir(inp)
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.docx").write_bytes(b"x")
+    with pytest.raises(OutputError, match="did not write"):
+        check_output_dir(foreign)
+    (tmp_path / "afile").write_bytes(b"x")
+    with pytest.raises(OutputError, match="is a file"):
+        check_output_dir(tmp_path / "afile" / "out")
+    ours = tmp_path / "ours"
+    ours.mkdir()
+    (ours / OUTPUT_MARKER).write_text("x")
+    (ours / "summary.json").write_text("{}")
+    assert check_output_dir(ours) == ours.resolve()
+
+
+def test_html_outputs(tmp_path):
+    with pytest.raises(OutputError, match=r"\.html"):
+        check_output_file(tmp_path / "lc.tif", suffixes=(".html", ".htm"), what="--map")
+    with pytest.raises(OutputError, match="folder"):
+        check_output_file(tmp_path, suffixes=(".html",), what="--map")
+    page = tmp_path / "page.html"
+    page.write_text("<html><body>my own page</body></html>")
+    with pytest.raises(OutputError, match="not written by kunsink"):
+        check_output_file(page, suffixes=(".html",))
+    page.write_text('<html><head>\n<meta name="generator" content="kunsink">\n</head></html>')
+    assert check_output_file(page, suffixes=(".html",)) == page.resolve()
+
+
+def test_a_registry_is_never_an_output(tmp_path):
+    reg = tmp_path / "reg.gpkg"
+    con = sqlite3.connect(reg)
+    con.execute("CREATE TABLE mines_meta (key TEXT, value TEXT)")
+    con.commit()
+    con.close()
+    with pytest.raises(OutputError, match="mine registry"):
+        check_output_file(reg, suffixes=(".gpkg",))
+
+
+def test_two_outputs_may_not_be_one_path(tmp_path):
+    with pytest.raises(OutputError, match="same path"):
+        check_outputs(files={"--map": (tmp_path / "a.html", (".html",)), "--report": (tmp_path / "a.html", (".html",))})
+
+
+# --- atomic folders and staging ----------------------------------------------------------------------
+
+def test_empty_out_folder_is_replaced_by_a_rename(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    before = out.stat().st_ino
+    with atomic_dir(out) as tmp:
+        (tmp / "a.csv").write_text("x")
+        assert not (out / "a.csv").exists()  # never filled file by file
+    assert (out / "a.csv").read_text() == "x" and (out / OUTPUT_MARKER).exists()
+    assert out.stat().st_ino != before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_failed_block_leaves_existing_output_untouched(tmp_path):
+    out = tmp_path / "out"
+    with atomic_dir(out) as tmp:
+        (tmp / "a.csv").write_text("first")
+    with pytest.raises(RuntimeError):
+        with atomic_dir(out) as tmp:
+            (tmp / "a.csv").write_text("second")
+            raise RuntimeError("boom")
+    assert (out / "a.csv").read_text() == "first"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_out_is_the_working_folder(tmp_path, monkeypatch):
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    with atomic_dir(".") as tmp:
+        (tmp / "a.csv").write_text("x")
+    assert os.path.samefile(os.getcwd(), here) and (here / "a.csv").exists()
+
+
+def test_stale_staging_of_a_dead_process_is_reclaimed_live_kept(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    dead = tmp_path / f"{STAGING_PREFIX}carbon.{proc.pid}-1.abcd1234"
+    dead.mkdir()
+    (dead / "big.tif").write_bytes(b"x" * 1000)
+    reused = tmp_path / f"{STAGING_PREFIX}carbon.{os.getpid()}-1.abcd1234"  # our pid, another start time
+    reused.mkdir()
+    live = tmp_path / staging_name("carbon")
+    live.mkdir()
+    other = tmp_path / ".keep-me"
+    other.mkdir()
+    removed = reclaim_stale(tmp_path)
+    assert set(removed) == {dead, reused}
+    assert live.exists() and other.exists()
+
+
+# --- tables ------------------------------------------------------------------------------------------
+
+@given(st.text(max_size=20))
+@settings(max_examples=200, derandomize=True, deadline=None)
+def test_no_cell_starts_like_a_formula(text):
+    out = neutralise_cell(text)
+    assert not out.startswith(("=", "+", "-", "@", "\t", "\r"))
+    assert out == text or out == "'" + text
+
+
+def test_csv_has_bom_and_neutral_cells(tmp_path):
+    df = pd.DataFrame({"name": ['=HYPERLINK("http://x","y")', "南部城区", "@SUM(A1)"], "value": [-1.5, 2.0, 3.0]})
+    p = write_csv(df, tmp_path / "t.csv")
+    raw = p.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    back = pd.read_csv(p, encoding="utf-8-sig")
+    assert back["name"].tolist() == ['\'=HYPERLINK("http://x","y")', "南部城区", "'@SUM(A1)"]
+    assert back["value"].tolist() == [-1.5, 2.0, 3.0]  # numbers untouched
+
+
+def test_json_is_strict(tmp_path):
+    import numpy as np
+
+    p = write_json({"a": float("nan"), "b": [np.float32(1.5), np.inf], "c": np.int64(3)}, tmp_path / "s.json")
+    assert json.loads(p.read_text(), parse_constant=lambda c: pytest.fail(f"bare {c}")) == \
+        {"a": None, "b": [1.5, None], "c": 3}
+
+
+# --- the CLI's one error path ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("argv,words", [
+    (["carbon", "--bogus"], "No such option: --bogus"),
+    (["carbon", "--out", "x"], "Missing option '--landcover'"),
+    (["carbon", "--landcover", "x.tif", "--out", "o", "--mc", "abc"], "'--mc'"),
+    (["nosuch"], "No such command"),
+    (["greenspace", "coverage", "--out"], "--out"),
+    (["mines", "status"], "Missing argument"),
+    (["plots", "design", "--n", "x"], "--n"),
+])
+def test_usage_errors_are_one_line_exit_2(argv, words, capsys):
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("kunsink: error: ") and words in lines[0]
+    assert "--help" in lines[0] and "Traceback" not in err and "internal error" not in err
+
+
+def test_bare_group_prints_help(capsys):
+    assert main(["mines"]) == 0
+    assert "Usage: kunsink mines" in capsys.readouterr().out
+
+
+def test_version_exits_0(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("kunsink ")
