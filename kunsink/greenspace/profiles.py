@@ -238,8 +238,17 @@ def load_profile(profile: str | os.PathLike | dict | Profile | None = None) -> P
         path = bundled
     elif not path.exists():
         raise ConfigError(f"profile file {path} does not exist")
+    if path.is_dir():
+        raise ConfigError(f"profile {path} is a folder; give the .yaml file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:  # saved by a Chinese-locale editor
+            text = raw.decode("gb18030")
+        data = yaml.safe_load(text)
+    except OSError as exc:
+        raise ConfigError(f"{path.name}: cannot read the profile ({exc.strerror or type(exc).__name__})") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(f"{path.name}: not readable YAML: {first}") from None
@@ -253,19 +262,41 @@ def _bool(value: Any, where: str) -> bool:
     raise ConfigError(f"{where} must be true or false, not {value!r}")
 
 
-def _num(value: Any, where: str, *, allow_none: bool = False, positive: bool = False) -> float | None:
+#: Upper bounds of profile numbers: beyond them the number is a unit slip (km for m, ha for m²),
+#: not a rule. Radii are checked separately (20 km).
+MAX_AREA_M2 = 1e9  # 1,000 km², larger than any park or district
+MAX_WIDTH_M = 10_000.0
+MAX_PER_PERSON_M2 = 10_000.0  # m² per person: 1 ha for every resident
+MAX_LUCODE = 999_999
+
+
+def _num(value: Any, where: str, *, allow_none: bool = False, positive: bool = False,
+         hi: float | None = None, unit: str = "") -> float | None:
+    """A finite number ≥ 0 (> 0 if ``positive``, ≤ ``hi`` if given), else a ConfigError naming ``where``."""
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(f"{where} must be a number, not {value!r}")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # a YAML integer too large for a float
+        raise ConfigError(f"{where} must be a finite number, not {value}") from None
     if v != v or v in (float("inf"), float("-inf")):
-        raise ConfigError(f"{where} must be a finite number")
+        raise ConfigError(f"{where} must be a finite number, not {_yaml_text(v)}")
     if positive and v <= 0:
         raise ConfigError(f"{where} must be greater than 0, not {value!r}")
     if v < 0:
         raise ConfigError(f"{where} must not be negative ({value!r})")
+    if hi is not None and v > hi and unit == " %":
+        raise ConfigError(f"{where} is {v:g} %, but a percentage is at most {hi:g}")
+    if hi is not None and v > hi:
+        raise ConfigError(f"{where} is {v:,g}{unit}, more than the largest sensible {hi:,g}{unit}; check the units")
     return v
+
+
+def _yaml_text(v: float) -> str:
+    """How YAML writes a non-finite float (``.inf``, ``-.inf``, ``.nan``), as the user typed it."""
+    return ".nan" if v != v else (".inf" if v > 0 else "-.inf")
 
 
 def _unknown(keys: Any, allowed: set[str], where: str) -> None:
@@ -300,14 +331,14 @@ def _tier(spec: Any, defaults: dict[str, Any], where: str) -> Tier:
     if "radius_m" not in merged:
         raise ConfigError(f"{where}: radius_m (service distance in metres) is required")
     radius = _num(merged["radius_m"], f"{where}: radius_m", positive=True)
-    lo = _num(merged.get("min_area_m2", 0.0), f"{where}: min_area_m2")
-    hi = _num(merged.get("max_area_m2"), f"{where}: max_area_m2", allow_none=True)
+    lo = _num(merged.get("min_area_m2", 0.0), f"{where}: min_area_m2", hi=MAX_AREA_M2, unit=" m²")
+    hi = _num(merged.get("max_area_m2"), f"{where}: max_area_m2", allow_none=True, positive=True)
     if hi is not None and hi <= lo:
         raise ConfigError(f"{where}: max_area_m2 ({hi:g}) must be greater than min_area_m2 ({lo:g})")
     if radius > 20_000:
         raise ConfigError(f"{where}: radius_m {radius:g} is over 20 km; radii are metres")
     return Tier(radius_m=radius, min_area_m2=lo, max_area_m2=hi,
-                min_width_m=_num(merged.get("min_width_m", 0.0), f"{where}: min_width_m"),
+                min_width_m=_num(merged.get("min_width_m", 0.0), f"{where}: min_width_m", hi=MAX_WIDTH_M, unit=" m"),
                 parks_only=_bool(merged.get("parks_only", False), f"{where}: parks_only"),
                 public_only=_bool(merged.get("public_only", True), f"{where}: public_only"),
                 types=_types(merged.get("types"), f"{where}: types"))
@@ -341,8 +372,8 @@ def _rule(spec: Any, i: int, origin: str) -> Rule:
 
 def _codes(value: Any, where: str) -> tuple[int, ...]:
     if not isinstance(value, list) or not value or not all(isinstance(v, int) and not isinstance(v, bool)
-                                                           for v in value):
-        raise ConfigError(f"{where} must be a non-empty list of land-cover codes (integers)")
+                                                           and 0 <= v <= MAX_LUCODE for v in value):
+        raise ConfigError(f"{where} must be a non-empty list of land-cover codes (whole numbers 0–{MAX_LUCODE:,})")
     return tuple(int(v) for v in value)
 
 
@@ -400,7 +431,10 @@ def profile_from_dict(data: Any, origin: str = "profile") -> Profile:
         rule_ref = spec.get("rule")
         if rule_ref is not None and rule_ref not in ids:
             raise ConfigError(f"{where}: rule {rule_ref!r} is not a rule of this profile ({', '.join(ids)})")
-        targets[key] = Target(key=key, target=_num(spec.get("target"), f"{where}: target", allow_none=True), op=op,
+        cap = 100.0 if key.endswith("_pct") else MAX_PER_PERSON_M2 if key.endswith("_per_person_m2") else None
+        unit = " %" if key.endswith("_pct") else " m²/person" if key.endswith("_per_person_m2") else ""
+        targets[key] = Target(key=key, target=_num(spec.get("target"), f"{where}: target", allow_none=True,
+                                                   hi=cap, unit=unit), op=op,
                               source=_text(spec.get("source"), f"{where}: source", required=False),
                               verified=_bool(spec.get("verified", False), f"{where}: verified"),
                               types=_types(spec.get("types"), f"{where}: types"), rule=rule_ref)
