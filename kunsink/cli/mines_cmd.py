@@ -9,7 +9,7 @@ from typing import List, Optional
 
 import typer
 
-from ..errors import ConfigError, InputError
+from ..errors import ConfigError, InputError, OutputError
 
 app = typer.Typer(
     help="Mine-rehabilitation registry: sites, status events and surveys in one GeoPackage; progress against "
@@ -47,18 +47,48 @@ def _as_of(text: Optional[str]) -> Optional[dt.date]:
         raise ConfigError(f"--as-of: {exc}") from None
 
 
+def _wait(wait: float) -> float:
+    from ..checks import check_number
+
+    return check_number(wait, "--wait", lo=0, hi=86400)
+
+
 def _load(registry: Path, as_of: Optional[dt.date] = None, wait: float = 10.0):
+    """Read the registry (migrating an older schema, with a note), then verify it: a failure is a warning."""
     from ..mines.registry import connect, load_registry
 
+    wait = _wait(wait)
     connect(registry, wait_s=wait, on_migrate=_say).close()  # report a migration, if any, before reading
-    return load_registry(registry, as_of=as_of, wait_s=wait)
+    data = load_registry(registry, as_of=as_of, wait_s=wait)
+    _warn_unverified(registry, wait)
+    return data
+
+
+def _warn_unverified(registry: Path, wait: float) -> None:
+    """One warning line on stderr if the registry fails verification; the command still reports."""
+    from ..mines.integrity import verify_registry
+
+    rep = verify_registry(registry, wait_s=wait)
+    if rep.problems:
+        more = f" (and {len(rep.problems) - 1} more)" if len(rep.problems) > 1 else ""
+        typer.echo(f"warning: registry failed verification: {rep.problems[0]}{more} (run kunsink mines verify "
+                   f"{registry})", err=True)
+
+
+def _guard(registry: Path, out: Optional[Path], suffixes: tuple[str, ...], *others) -> None:
+    """Refuse, before any work, an ``--out`` that is an input (the registry above all) or has the wrong suffix."""
+    from ..guard import check_outputs
+
+    check_outputs(inputs=[registry, *others], files={"--out": (out, suffixes)})
 
 
 def _report(data, target_km2: Optional[float], period: Optional[str], as_of: Optional[dt.date]):
     from ..mines.progress import progress_report
 
-    if target_km2 is not None and target_km2 <= 0:
-        raise ConfigError("--target-km2 must be positive")
+    if target_km2 is not None:
+        from ..checks import check_number
+
+        target_km2 = check_number(target_km2, "--target-km2", lo=0, lo_open=True)
     return progress_report(data.sites, data.state.events, target_km2=target_km2 or data.info["target_km2"],
                            period=_period(period) or data.info["period"], as_of=as_of)
 
@@ -79,8 +109,10 @@ def init(
     period: str = typer.Option("2023-2025", "--period", help="Years of the programme, e.g. 2023-2025."),
 ) -> None:
     """Create an empty registry; an existing file is never touched."""
+    from ..checks import check_number
     from ..mines.registry import init_registry, registry_info
 
+    target_km2 = check_number(target_km2, "--target-km2", lo=0, lo_open=True)
     path = init_registry(registry, crs=crs, target_km2=target_km2, period=_period(period))
     info = registry_info(path)
     typer.echo(f"created {path} (schema {info['schema_version']}, {info['crs']}, target {info['target_km2']:g} km² "
@@ -109,7 +141,7 @@ def import_(
     try:
         result = import_file(registry, file, kind=None if (kind or "auto") == "auto" else kind, layer=layer,
                              encoding=encoding, assume_crs=assume_crs, recorded_by=by, revise=revise,
-                             dry_run=dry_run, wait_s=wait)
+                             dry_run=dry_run, wait_s=_wait(wait))
     except ImportRefused as exc:
         for problem in exc.problems:
             typer.echo(f"  problem: {problem}", err=True)
@@ -152,18 +184,20 @@ def recovery(
     """Mean NDVI per site per year, trend, and sites whose vegetation is not coming back."""
     import pandas as pd
 
-    from ..io import atomic_path
+    from ..checks import check_number
     from ..mines.model import clean_text
     from ..mines.recovery import parse_ndvi_specs, recovery_table, site_ndvi
+    from ..tables import write_csv
 
     rasters = parse_ndvi_specs(ndvi)
+    min_gain = check_number(min_gain, "--min-gain", lo=-2, hi=2)  # an NDVI change lies in −2…2
+    _guard(registry, out, (".csv",), *rasters.values())
     data = _load(registry, None, wait)
     if len(data.sites) == 0:
         raise InputError(f"{registry.name} holds no sites yet; import some first (kunsink mines import)")
     table = recovery_table(data.sites, site_ndvi(data.sites, rasters), data.surveys, min_gain=min_gain)
     if out is not None:
-        with atomic_path(out) as tmp:
-            table.to_csv(tmp, index=False, encoding="utf-8-sig")
+        write_csv(table, out)
     if as_json:
         recs = json.loads(table.to_json(orient="records", force_ascii=False))
         typer.echo(json.dumps({"years": sorted(rasters), "min_gain": min_gain, "sites": recs,
@@ -197,13 +231,13 @@ def carbon(
     wait: float = _WAIT,
 ) -> None:
     """Carbon gained per site and in total (spoil → restored class), with its 95 % range; district accounting."""
-    from ..io import atomic_path
+    from ..tables import write_csv
 
+    _guard(registry, out, (".csv",), densities)
     data = _load(registry, None, wait)
     gain = _gain(data, densities, class_map, mc, seed)
     if out is not None:
-        with atomic_path(out) as tmp:
-            gain.sites.to_csv(tmp, index=False, encoding="utf-8-sig")
+        write_csv(gain.sites, out)
     if as_json:
         typer.echo(json.dumps(gain.to_dict(), ensure_ascii=False, indent=2, default=str))
         return
@@ -233,6 +267,7 @@ def map_(
 
     when = _as_of(as_of)
     rasters = parse_ndvi_specs(ndvi) if ndvi else None
+    _guard(registry, out, (".html", ".htm"), densities, *(rasters or {}).values())
     data = _load(registry, when, wait)
     rep = _report(data, target_km2, period, when)
     gain = _gain(data, densities, class_map, mc, 0)
@@ -255,14 +290,42 @@ def export(
     wait: float = _WAIT,
 ) -> None:
     """Export the current sites (status, dates, latest survey, carbon gained) for QGIS, ArcGIS or Excel."""
-    from ..mines.export import export_registry
+    from ..mines.export import EXPORT_SUFFIXES, check_encoding, export_registry
 
+    if out.suffix.lower() in (".xlsx", ".xls", ".xlsm", ".ods"):
+        raise OutputError(f"--out {out}: spreadsheets are not written here; give {out.with_suffix('.csv').name} "
+                          "(a CSV opens in Excel and WPS)")
     when = _as_of(as_of)
+    check_encoding(encoding)
+    _guard(registry, out, EXPORT_SUFFIXES)
     data = _load(registry, when, wait)
     rep = _report(data, None, None, when)
     gain = _gain(data, None, None, 1000, 0) if len(data.sites) else None
     path = export_registry(data, out, report=rep, gain=gain, encoding=encoding)
     typer.echo(f"wrote {path}: {len(data.sites)} site(s)" + ("; SYNTHETIC demo data" if data.synthetic else ""))
+
+
+@app.command("verify")
+def verify(
+    registry: Path = _REG,
+    wait: float = _WAIT,
+) -> None:
+    """Recompute the registry's hash chain: rows, settings or triggers changed outside kunsink are named."""
+    from ..mines.errors import IntegrityError
+    from ..mines.integrity import verify_registry
+
+    rep = verify_registry(registry, wait_s=_wait(wait))
+    for note in rep.notes:
+        _say(note)
+    if rep.problems:
+        for problem in rep.problems:
+            typer.echo(f"  problem: {problem}", err=True)
+        n = len(rep.problems)
+        raise IntegrityError(f"{registry} failed verification: {n} problem{'s' if n != 1 else ''}, the first: "
+                             f"{rep.problems[0]}", rep.problems)
+    typer.echo(f"registry intact: {rep.rows} rows verified")
+    typer.echo(f"  settings, append-only triggers and the mine_sites view as kunsink wrote them; chain head "
+               f"{rep.head} (keep it: a rewritten history gives another)")
 
 
 @app.command("history")
@@ -287,5 +350,5 @@ def history(
     for r in table.itertuples():
         mark = "" if r.in_force else "  (superseded)"
         typer.echo(f"  {r.date}  {r.what:<15} {r.detail}{mark}")
-        typer.echo(f"  {'':10}  {'':15} recorded {r.recorded_at} by {r.recorded_by} (import {r.import_id}, "
-                   f"{r.file_name})")
+        source = f", {r.file_name}" if isinstance(r.file_name, str) and r.file_name else ""
+        typer.echo(f"  {'':10}  {'':15} recorded {r.recorded_at} by {r.recorded_by} (import {r.import_id}{source})")

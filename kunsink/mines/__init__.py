@@ -7,7 +7,8 @@ target (0.2 km² in 2023–2025); :mod:`.recovery` follows NDVI per site; :mod:`
 prices the stock difference spoil → restored class with the carbon module's densities.
 """
 
-from .errors import ImportRefused, RegistryBusyError, RegistryError
+from .errors import ImportRefused, IntegrityError, RegistryBusyError, RegistryError
+from .integrity import IntegrityReport, verify_registry
 from .model import STATUS_LABELS, STATUSES, Problem
 from .progress import ProgressReport, current_status, progress_report
 from .readers import read_import_file, table_from_frame
@@ -31,6 +32,8 @@ __all__ = [
     "ImportPlan",
     "ImportResult",
     "ImportRefused",
+    "IntegrityError",
+    "IntegrityReport",
     "ProgressReport",
     "RegistryBusyError",
     "RegistryData",
@@ -45,4 +48,5 @@ __all__ = [
     "read_import_file",
     "site_history",
     "table_from_frame",
+    "verify_registry",
 ]

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from ..errors import InputError, KunsinkError
 
-__all__ = ["RegistryError", "RegistryBusyError", "ImportRefused"]
+__all__ = ["RegistryError", "RegistryBusyError", "IntegrityError", "ImportRefused"]
 
 
 class RegistryError(InputError):
     """The registry file is missing, not a registry, from a newer kunsink, or damaged."""
+
+
+class IntegrityError(RegistryError):
+    """The registry failed verification (its hash chain, settings or triggers); ``problems`` lists each."""
+
+    def __init__(self, message: str, problems: list | None = None) -> None:
+        self.problems = list(problems or [])
+        super().__init__(message)
 
 
 class RegistryBusyError(KunsinkError):

@@ -13,10 +13,13 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import ConfigError, OutputError
 from ..io import atomic_path, vector_driver
 
-__all__ = ["EXPORT_COLUMNS", "export_frame", "export_registry"]
+__all__ = ["EXPORT_COLUMNS", "EXPORT_SUFFIXES", "check_encoding", "export_frame", "export_registry"]
+
+#: The suffixes :func:`export_registry` writes.
+EXPORT_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".csv")
 
 #: export column → meaning (≤ 10 characters, Shapefile-safe).
 EXPORT_COLUMNS: dict[str, str] = {
@@ -40,6 +43,25 @@ EXPORT_COLUMNS: dict[str, str] = {
     "version": "site version (1 = as first registered)",
     "source": "data source (synthetic = demo data)",
 }
+
+
+def check_encoding(encoding: str | None) -> str | None:
+    """``encoding`` if Python knows it (``gbk``, ``utf-8`` …), else a one-line error.
+
+    Raises
+    ------
+    ConfigError
+        An unknown encoding name.
+    """
+    import codecs
+
+    if encoding is None:
+        return None
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise ConfigError(f"--encoding {encoding!r} is not an encoding Python knows (e.g. utf-8, gbk)") from None
+    return encoding
 
 
 def _iso(v: Any) -> str | None:
@@ -94,23 +116,35 @@ def export_registry(data: Any, out: str | os.PathLike, *, report: Any = None, ga
 
     ``.gpkg`` also gets the status events and surveys as attribute tables; ``.geojson`` is
     written in EPSG:4326 (RFC 7946); ``.csv`` holds the attributes only (UTF-8 with BOM, for
-    Excel). ``encoding`` (e.g. ``gbk``) applies to Shapefile attributes and CSV.
+    Excel; cells a spreadsheet would run as a formula get a leading ``'``,
+    :func:`kunsink.tables.write_csv`). ``encoding`` (e.g. ``gbk``) applies to Shapefile
+    attributes and CSV.
 
     Raises
     ------
-    InputError
-        Unknown suffix, or ``out`` is the registry itself.
+    OutputError
+        ``out`` is the registry (or another input), a suffix not in :data:`EXPORT_SUFFIXES`, or
+        a CSV text the ``encoding`` cannot hold.
+    ConfigError
+        An unknown ``encoding``.
     """
     import pyogrio
 
+    from ..guard import check_output_file
+    from ..tables import write_csv
+
     target = Path(out)
-    if target.resolve() == Path(data.path).resolve():
-        raise InputError("the export file cannot be the registry itself")
+    check_output_file(target, [data.path], suffixes=EXPORT_SUFFIXES, what="export file")
+    check_encoding(encoding)
     frame = export_frame(data, report=report, gain=gain)
     suffix = target.suffix.lower()
     if suffix == ".csv":
-        with atomic_path(target) as tmp:
-            pd.DataFrame(frame.drop(columns="geometry")).to_csv(tmp, index=False, encoding=encoding or "utf-8-sig")
+        try:
+            write_csv(pd.DataFrame(frame.drop(columns="geometry")), target, encoding=encoding)
+        except UnicodeEncodeError as exc:
+            bad = exc.object[exc.start:exc.end] if isinstance(exc.object, str) else "?"
+            raise OutputError(f"{target.name}: the text {bad!r} cannot be written in {encoding}; use the default "
+                              "UTF-8 (no --encoding)") from None
         return target
     driver = vector_driver(target)
     kwargs: dict[str, Any] = {}

@@ -730,13 +730,17 @@ def site_history(data: RegistryData, site_id: str) -> pd.DataFrame:
         near = difflib.get_close_matches(sid, list(data.state.sites), n=3)
         hint = f"; did you mean {', '.join(near)}?" if near else ""
         raise RegistryError(f"no site {sid!r} in {data.path.name}{hint}")
-    files = dict(zip(data.imports["import_id"], data.imports["file_name"]))
+    def blank(value: Any) -> Any:  # a missing value (None, NaN, NA) as None, so it prints as nothing
+        return None if value is None or (not isinstance(value, (str, bytes)) and pd.isna(value)) else value
+
+    files = {i: blank(f) for i, f in zip(data.imports["import_id"], data.imports["file_name"])}
     rows = []
     versions = data.versions[data.versions["site_id"] == sid].sort_values("version")
     latest = int(versions["version"].max())
     for v in versions.itertuples():
-        version, name, ttype, unit, rclass, area, source = (v.version, v.name, v.treatment_type, v.responsible_unit,
-                                                            v.restored_class, v.area_m2, v.source)
+        version, name, ttype, unit, rclass, area, source = (v.version, blank(v.name), blank(v.treatment_type),
+                                                            blank(v.responsible_unit), v.restored_class, v.area_m2,
+                                                            blank(v.source))
         year = None if pd.isna(v.planned_year) else int(v.planned_year)
         rclass = None if pd.isna(rclass) else int(rclass)
         at, by, imp = v.recorded_at, v.recorded_by, v.import_id
@@ -748,7 +752,8 @@ def site_history(data: RegistryData, site_id: str) -> pd.DataFrame:
                      "in_force": version == latest})
     ev = data.events[data.events["site_id"] == sid]
     for e in ev.itertuples():
-        detail = e.status + (f" — {e.note}" if e.note else "") + (f" [{e.source}]" if e.source else "")
+        note, source = blank(e.note), blank(e.source)
+        detail = e.status + (f" — {note}" if note else "") + (f" [{source}]" if source else "")
         if not pd.isna(e.supersedes):
             detail += f" (corrects event {int(e.supersedes)})"
         rows.append({"date": e.event_date.isoformat(), "what": "status", "detail": detail, "recorded_at": e.recorded_at,
@@ -763,11 +768,11 @@ def site_history(data: RegistryData, site_id: str) -> pd.DataFrame:
             parts.append(f"NDVI {s.ndvi_mean:.3f}")
         if not pd.isna(s.treated_area_m2):
             parts.append(f"treated {s.treated_area_m2:,.1f} m²")
-        if s.note:
+        if blank(s.note):
             parts.append(str(s.note))
-        if s.photo_ref:
+        if blank(s.photo_ref):
             parts.append(f"photo {s.photo_ref}")
-        if s.source:
+        if blank(s.source):
             parts.append(f"[{s.source}]")
         if not pd.isna(s.supersedes):
             parts.append(f"(corrects survey {int(s.supersedes)})")
