@@ -74,7 +74,8 @@ def _reach(values) -> str:
     return f"{v:,.0f}" if v >= 1000 else f"{v:g}"
 
 
-def check_coordinates(bounds: tuple[float, float, float, float], crs: object, what: str) -> None:
+def check_coordinates(bounds: tuple[float, float, float, float], crs: object, what: str, *,
+                      assumed: bool = False) -> None:
     """Refuse bounds that cannot belong to ``crs``: a wrong CRS label, not a subtle shift.
 
     Parameters
@@ -85,6 +86,9 @@ def check_coordinates(bounds: tuple[float, float, float, float], crs: object, wh
         The declared CRS. With ``None`` only finiteness is checked.
     what : str
         How the user knows the data, e.g. the file name.
+    assumed : bool
+        ``crs`` came from ``--assume-crs`` (the file has none), not from the file's own label;
+        the message then asks for another ``--assume-crs`` rather than a corrected label.
 
     Raises
     ------
@@ -99,11 +103,11 @@ def check_coordinates(bounds: tuple[float, float, float, float], crs: object, wh
     >>> check_coordinates((400000, 4480000, 450000, 4520000), "EPSG:4326", "x.tif")
     Traceback (most recent call last):
     ...
-    kunsink.errors.CRSError: x.tif is labelled EPSG:4326 (degrees) but its coordinates reach 4,520,000 — they look like metres; give the right CRS with --assume-crs or fix the file
-    >>> check_coordinates((109.6, 40.5, 110.1, 40.8), "EPSG:4546", "x.tif")
+    kunsink.errors.CRSError: x.tif is labelled EPSG:4326 (degrees) but its coordinates reach 4,520,000 — they look like metres; correct the CRS label in the file (gdal_edit.py -a_srs, ogr2ogr -a_srs) — --assume-crs only fills in a missing CRS
+    >>> check_coordinates((109.6, 40.5, 110.1, 40.8), "EPSG:4546", "x.tif", assumed=True)
     Traceback (most recent call last):
     ...
-    kunsink.errors.CRSError: x.tif is labelled EPSG:4546 (metres) but its coordinates are at most 110.1 — they look like longitude/latitude in degrees; give the right CRS with --assume-crs or fix the file
+    kunsink.errors.CRSError: x.tif is taken as EPSG:4546 (metres) but its coordinates are at most 110.1 — they look like longitude/latitude in degrees; give the right CRS with --assume-crs
     >>> check_coordinates((0, 0, float("nan"), 1), None, "x.tif")
     Traceback (most recent call last):
     ...
@@ -131,30 +135,35 @@ def check_coordinates(bounds: tuple[float, float, float, float], crs: object, wh
     label = _crs_label(c)
     xmin, xmax = min(left, right), max(left, right)
     ymin, ymax = min(bottom, top), max(bottom, top)
-    fix = "give the right CRS with --assume-crs or fix the file"
+    if assumed:
+        fix, labelled = "give the right CRS with --assume-crs", "is taken as"
+    else:
+        fix = ("correct the CRS label in the file (gdal_edit.py -a_srs, ogr2ogr -a_srs) — "
+               "--assume-crs only fills in a missing CRS")
+        labelled = "is labelled"
     if c.is_geographic:
         if max(abs(xmin), abs(xmax)) <= 180 + _GEO_TOL_DEG and max(abs(ymin), abs(ymax)) <= 90 + _GEO_TOL_DEG:
             return
         reach = _reach((xmin, xmax, ymin, ymax))
         if max(abs(xmin), abs(xmax), abs(ymin), abs(ymax)) >= 1000:
             raise CRSError(
-                f"{what} is labelled {label} (degrees) but its coordinates reach {reach} — "
+                f"{what} {labelled} {label} (degrees) but its coordinates reach {reach} — "
                 f"they look like metres; {fix}"
             )
         if max(abs(xmin), abs(xmax)) > 180 + _GEO_TOL_DEG:
             raise CRSError(
-                f"{what} is labelled {label} (degrees) but its longitudes reach {_reach((xmin, xmax))}, "
+                f"{what} {labelled} {label} (degrees) but its longitudes reach {_reach((xmin, xmax))}, "
                 f"outside −180…180 (0…360 grids are not supported); {fix}"
             )
         raise CRSError(
-            f"{what} is labelled {label} (degrees) but its latitudes reach {_reach((ymin, ymax))}, "
+            f"{what} {labelled} {label} (degrees) but its latitudes reach {_reach((ymin, ymax))}, "
             f"outside −90…90; {fix}"
         )
     looks_like_degrees = max(abs(xmin), abs(xmax)) <= 180 and max(abs(ymin), abs(ymax)) <= 90
     unit = (c.axis_info[0].unit_name if c.axis_info else "") or "metre"
     unit = "metres" if unit == "metre" else unit
     degrees_msg = (
-        f"{what} is labelled {label} ({unit}) but its coordinates are at most "
+        f"{what} {labelled} {label} ({unit}) but its coordinates are at most "
         f"{_reach((xmin, xmax, ymin, ymax))} — they look like longitude/latitude in degrees; {fix}"
     )
     try:
@@ -166,7 +175,7 @@ def check_coordinates(bounds: tuple[float, float, float, float], crs: object, wh
         if looks_like_degrees:
             raise CRSError(degrees_msg)
         raise CRSError(
-            f"{what} is labelled {label} but its coordinates ({_reach((xmin, xmax, ymin, ymax))} at most) "
+            f"{what} {labelled} {label} but its coordinates ({_reach((xmin, xmax, ymin, ymax))} at most) "
             f"do not map to any place on Earth in that CRS; {fix}"
         )
     area = c.area_of_use
@@ -182,7 +191,7 @@ def check_coordinates(bounds: tuple[float, float, float, float], crs: object, wh
     if looks_like_degrees:
         raise CRSError(degrees_msg)
     raise CRSError(
-        f"{what} is labelled {label} but its extent lies at {w:.1f}…{e:.1f}°E, {s:.1f}…{n:.1f}°N, "
+        f"{what} {labelled} {label} but its extent lies at {w:.1f}…{e:.1f}°E, {s:.1f}…{n:.1f}°N, "
         f"{off:.0f}° outside where that CRS is used ({aw:g}…{area.east:g}°E, {asouth:g}…{anorth:g}°N); {fix}"
     )
 

@@ -237,6 +237,7 @@ def validate_vector(
     if len(gdf) == 0:
         report.problems.append("the layer has no features")
         return gdf, report
+    crs_assumed = gdf.crs is None and bool(assume_crs)
     if gdf.crs is None:
         if assume_crs:
             gdf = gdf.set_crs(assume_crs)
@@ -250,9 +251,38 @@ def validate_vector(
     if report.problems:
         return gdf, report
     report.info["geometry"] = ", ".join(sorted(set(gdf.geom_type)))
+    coords, owner = shapely.get_coordinates(gdf.geometry.values, return_index=True)
+    nonfinite = ~np.isfinite(coords).all(axis=1)
+    if nonfinite.any():
+        feats = sorted({int(gdf.index[i]) + 1 if isinstance(gdf.index[i], (int, np.integer)) else gdf.index[i]
+                        for i in owner[nonfinite]})
+        report.problems.append(f"feature(s) {', '.join(map(str, feats[:8]))}{' …' if len(feats) > 8 else ''} "
+                               "have non-finite (inf or NaN) coordinates; fix or remove them")
+        return gdf, report
+    from .crs import check_coordinates
+
+    try:
+        check_coordinates(tuple(gdf.total_bounds), gdf.crs, "the layer", assumed=crs_assumed)
+    except CRSError as exc:
+        report.problems.append(str(exc))
+        return gdf, report
     gdf = _rename_aliases(gdf, schema, report)
     if report.problems:
         return gdf, report
+    if schema.kind == "residential" and "population" in gdf.columns:
+        from .checks import bad_numbers
+
+        def _label(i: int) -> str:
+            idx = gdf.index[i]
+            num = int(idx) + 1 if isinstance(idx, (int, np.integer)) else idx
+            name = gdf["name"].iloc[i] if "name" in gdf.columns else None
+            return f"feature {num}" + (f" ({name})" if isinstance(name, str) and name.strip() else "")
+
+        bad = bad_numbers(gdf["population"].tolist(), "field population (residents)",
+                          [_label(i) for i in range(len(gdf))], lo=0, hi=2e8, what="features")
+        if bad:
+            report.problems.append(bad)
+            return gdf, report
 
     shift = detect_gcj02_shift(gdf, reference)
     if shift:
@@ -261,10 +291,6 @@ def validate_vector(
             f"(median {shift['before_m']:.0f} m off, {shift['after_m']:.0f} m once shifted): probably GCJ-02 (AMap) "
             f"labelled WGS84 — convert it: kunsink crs convert {Path(path).name} OUT --from gcj02 --to wgs84"
         )
-        return gdf, report
-    if gdf.crs.is_geographic and (abs(gdf.total_bounds[[0, 2]]).max() > 180 or abs(gdf.total_bounds[[1, 3]]).max() > 90):
-        report.problems.append(f"coordinates {gdf.total_bounds.round(1).tolist()} are not degrees although the CRS "
-                               f"is {gdf.crs.to_string()}: the CRS label is wrong")
         return gdf, report
 
     work = gdf.to_crs(get_working_crs())
