@@ -262,7 +262,8 @@ def test_rechained_row_breaks_the_chain(reg):
         conn.commit()
     _restore_triggers(reg)
     problems = verify_registry(reg).problems
-    assert len(problems) == 1 and "breaks at entry" in problems[0] and "mine_status_events row 1 (site T-01)" in problems[0]
+    assert len(problems) == 1 and "breaks at entry" in problems[0]
+    assert "mine_status_events row 1 (site T-01)" in problems[0]
 
 
 def test_new_imports_extend_the_chain(reg):

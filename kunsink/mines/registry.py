@@ -11,7 +11,12 @@ Safety rules, each tested:
 * **append-only**: rows are only ever inserted (database triggers refuse UPDATE/DELETE);
   re-importing the same file writes nothing, not even a log row;
 * **schema versions**: a registry from a newer kunsink is refused; an older one is copied with
-  the SQLite backup API, then migrated in one transaction.
+  the SQLite backup API, then migrated in one transaction;
+* **hash chain** (schema 2): every history row and every settings snapshot is chained with
+  SHA-256 in the transaction that writes it, so rows forged, altered or deleted outside kunsink
+  are named by ``kunsink mines verify`` (:mod:`~kunsink.mines.integrity`);
+* **created once**: ``init`` publishes the finished file with a hard link, which fails if the
+  name exists, so two processes creating one registry cannot both succeed.
 
 The rollback journal (not WAL) is used on purpose: WAL needs shared memory, which registries
 kept on a network share (common on intranets) cannot provide.
@@ -181,7 +186,7 @@ def _publish(tmp: Path, target: Path) -> None:
     import errno
 
     exists = f"{target} already exists; nothing was changed (a registry is created once)"
-    with open(tmp, "rb") as fh:
+    with open(tmp, "r+b") as fh:
         os.fsync(fh.fileno())
     try:
         os.link(tmp, target)
