@@ -392,6 +392,31 @@ def _mean_shift_m(before, after) -> float:
     return float(np.mean(dist))
 
 
+_VECTOR_OUT = (".gpkg", ".geojson", ".json", ".shp", ".fgb")
+_RASTER_OUT = (".tif", ".tiff")
+
+
+def _nonfinite_features(geoms) -> list[int]:
+    """1-based numbers of the features that have a non-finite (inf or NaN) vertex."""
+    coords, owner = shapely.get_coordinates(np.asarray(geoms, dtype=object), return_index=True)
+    bad = ~np.isfinite(coords).all(axis=1)
+    return sorted({int(i) + 1 for i in owner[bad]})
+
+
+def _outside_china_note(lon: np.ndarray, lat: np.ndarray, s: str, d: str, what: str) -> str | None:
+    """A note when a WGS84 ↔ GCJ-02 conversion leaves points outside China unchanged (GCJ-02 = WGS84 there)."""
+    if {s, d} != {"wgs84", "gcj02"} or lon.size == 0:
+        return None
+    inside = _in_china(lon, lat)
+    if inside.all():
+        return None
+    if not inside.any():
+        return (f"{what} lies outside China, where GCJ-02 equals WGS84: the conversion changed nothing "
+                "(the output is a copy); check that --from and the data are right")
+    return (f"{int((~inside).sum()):,} of {lon.size:,} vertices of {what} lie outside China, where GCJ-02 equals "
+            "WGS84; they were left unchanged")
+
+
 def convert_file(
     src: str | "os.PathLike[str]",
     dst: str | "os.PathLike[str]",
@@ -405,39 +430,65 @@ def convert_file(
     Vector layers are converted vertex by vertex and written labelled EPSG:4326. A GeoTIFF
     in lon/lat is shifted by the mean offset over its extent (the offset varies by
     centimetres to metres across a district; the largest residual is reported). The input
-    is never modified and the output is written atomically.
+    is never modified, the output is written atomically, and nothing is written when the
+    input's coordinates cannot belong to its CRS (:func:`check_coordinates`) or the output
+    path is an input (:func:`kunsink.guard.check_outputs`).
 
     Returns
     -------
     str
-        A one-line report: features, mean shift in metres, output path.
+        A one-line report (features, mean shift in metres, output path), followed by
+        ``note: …`` lines, e.g. when a WGS84 ↔ GCJ-02 conversion of data outside China
+        changes nothing.
     """
     from pathlib import Path
 
     from .errors import InputError
+    from .guard import check_outputs
     from .io import is_raster_path, read_vector, write_vector
 
     s, d = _normalise_system(from_system), _normalise_system(to_system)
     src_p, dst_p = Path(src), Path(dst)
     if not src_p.exists():
         raise InputError(f"{src_p}: no such file")
-    if src_p.resolve() == dst_p.resolve() or (dst_p.exists() and dst_p.samefile(src_p)):
-        raise InputError("output would overwrite the input; give another output path")
     if s == d:
         raise CRSError(f"--from and --to are both {s}; nothing to convert")
-    if is_raster_path(src_p):
+    raster = is_raster_path(src_p)
+    check_outputs(inputs=[src_p], files={"OUT": (dst_p, _RASTER_OUT if raster else _VECTOR_OUT)})
+    if raster:
         return _convert_raster(src_p, dst_p, s, d)
     gdf = read_vector(src_p, layer=layer, encoding=encoding)
     if gdf.empty:
         raise InputError(f"{src_p.name} has no features")
+    geoms = gdf.geometry.values
+    keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    bad = _nonfinite_features(geoms)
+    if bad:
+        raise CRSError(f"{src_p.name}: feature(s) {', '.join(map(str, bad[:8]))}{' …' if len(bad) > 8 else ''} "
+                       "have non-finite (inf or NaN) coordinates; fix or remove them")
+    if keep.any():
+        bounds = tuple(gdf[keep].total_bounds)
+        if gdf.crs is None:
+            try:
+                check_coordinates(bounds, "EPSG:4326", src_p.name)
+            except CRSError:
+                raise CRSError(
+                    f"{src_p.name} has no CRS and its coordinates (reaching {_reach(bounds)}) are not longitude/"
+                    "latitude degrees; GCJ-02/BD-09 conversion works on lon/lat — give the file its real CRS "
+                    "(ogr2ogr -a_srs) and convert again") from None
+        else:
+            check_coordinates(bounds, gdf.crs, src_p.name)
     if gdf.crs is None:
         gdf = gdf.set_crs("EPSG:4326")
     elif s == "wgs84" and not gdf.crs.is_geographic:
         gdf = gdf.to_crs("EPSG:4326")
     out = convert_gdf(gdf, s, d)
     shift = _mean_shift_m(gdf.geometry.values, out.geometry.values)
+    xy = shapely.get_coordinates(gdf.geometry.values)
+    note = _outside_china_note(xy[:, 0], xy[:, 1], s, d, src_p.name)
     write_vector(out, dst_p, layer=layer if dst_p.suffix.lower() == ".gpkg" else None)
-    return f"converted {len(out)} feature(s) from {s} to {d}: mean shift {shift:.0f} m → {dst_p}"
+    report = f"converted {len(out)} feature(s) from {s} to {d}: mean shift {shift:.0f} m → {dst_p}"
+    return report + (f"\nnote: {note}" if note else "")
 
 
 def _convert_raster(src, dst, s: str, d: str) -> str:
@@ -457,6 +508,7 @@ def _convert_raster(src, dst, s: str, d: str) -> str:
             raise CRSError(
                 f"{src.name} is not in longitude/latitude ({ds.crs}); GCJ-02/BD-09 rasters are lon/lat grids"
             )
+        check_coordinates(tuple(ds.bounds), ds.crs, src.name)
         left, bottom, right, top = ds.bounds
         gx, gy = np.meshgrid(np.linspace(left, right, 9), np.linspace(bottom, top, 9))
         cx, cy = convert_coords(gx.ravel(), gy.ravel(), s, d)
@@ -466,12 +518,18 @@ def _convert_raster(src, dst, s: str, d: str) -> str:
         _, _, resid = geod.inv(gx.ravel() + mx, gy.ravel() + my, cx, cy)
         _, _, shift = geod.inv(np.array([(left + right) / 2]), np.array([(bottom + top) / 2]),
                                np.array([(left + right) / 2 + mx]), np.array([(bottom + top) / 2 + my]))
+        if not (np.isfinite([mx, my]).all() and np.isfinite(resid).all() and np.isfinite(shift).all()):
+            raise CRSError(f"{src.name}: the {s} → {d} offset cannot be computed over its extent "
+                           f"({left:g}, {bottom:g}, {right:g}, {top:g}); check the file's georeferencing")
+        note = _outside_china_note(gx.ravel(), gy.ravel(), s, d, src.name)
         profile = ds.profile.copy()
+        profile["driver"] = "GTiff"
         profile["transform"] = Affine.translation(mx, my) @ ds.transform
         with atomic_path(dst) as tmp:
             with rasterio.open(tmp, "w", **profile) as out:
                 for _, window in ds.block_windows(1):
                     out.write(ds.read(window=window), window=window)
                 out.update_tags(**ds.tags(), coordinate_system=d, converted_from=s)
-    return (f"shifted raster {src.name} from {s} to {d} by {shift[0]:.0f} m "
-            f"(largest residual {float(np.max(resid)):.2f} m over its extent) → {dst}")
+    report = (f"shifted raster {src.name} from {s} to {d} by {shift[0]:.0f} m "
+              f"(largest residual {float(np.max(resid)):.2f} m over its extent) → {dst}")
+    return report + (f"\nnote: {note}" if note else "")
