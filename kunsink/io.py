@@ -322,9 +322,9 @@ def read_vector(path: str | os.PathLike, layer: str | int | None = None, encodin
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p}: no such file")
-    if p.is_dir():
-        raise InputError(f"{p} is a folder; give a file (.gpkg, .shp, .geojson, .zip)")
-    if p.stat().st_size == 0:
+    if p.is_dir() and p.suffix.lower() != ".gdb":
+        raise InputError(f"{p} is a folder; give a file (.gpkg, .shp, .geojson, .zip) or a File Geodatabase (.gdb)")
+    if not p.is_dir() and p.stat().st_size == 0:
         raise InputError(f"{p.name} is empty (0 bytes)")
     src = _gdal_path(p)
     is_shp = p.suffix.lower() in (".shp", ".zip")

@@ -9,7 +9,7 @@ raises one :class:`~kunsink.errors.LayerError` line. The checks, by layer kind
 * geometry types fit the kind; null geometries are dropped and counted;
 * required fields exist (Chinese aliases such as ``人口`` or 三调 ``DLBM`` are renamed);
 * invalid geometries (self-intersections …) are repaired with ``shapely.make_valid`` and counted;
-* empty layers and layers lying wholly outside the district are refused;
+* empty layers and layers lying wholly outside the study area are refused; the rest are clipped to it;
 * a layer whose outline sits ≈ 490 m east / 130 m north of the reference boundary is
   refused as "probably GCJ-02", with the command that converts it.
 """
@@ -43,7 +43,7 @@ _GEOM_FAMILIES = {
     "line": {"LineString", "MultiLineString", "LinearRing"},
     "point": {"Point", "MultiPoint"},
 }
-#: A layer must come within this distance (m) of the district to be accepted.
+#: A layer must come within this distance (m) of the study area to be accepted.
 OUTSIDE_TOLERANCE_M = 1000.0
 
 
@@ -82,9 +82,21 @@ class LayerReport:
 
 
 def _district(reference: Any | None):
-    from .datasets import load_boundary
+    """The outline layers are checked and clipped against: ``reference`` if given, else the study area's
+    boundary (:func:`kunsink.area.get_area`), or None when the area is ``none``."""
+    if reference is not None:
+        return reference
+    from .area import get_area
 
-    return load_boundary() if reference is None else reference
+    return get_area().boundary
+
+
+def _area_name(reference: Any | None) -> str:
+    if reference is not None:
+        return "the reference area"
+    from .area import get_area
+
+    return f"the study area ({get_area().name})"
 
 
 def _rename_aliases(gdf, schema: LayerSchema, report: LayerReport):
@@ -171,7 +183,7 @@ def detect_gcj02_shift(gdf, reference=None) -> dict[str, float] | None:
     from .config import get_working_crs
     from .crs import convert_gdf, offset_m
 
-    if gdf.crs is None or not gdf.crs.is_geographic:
+    if gdf.crs is None or not gdf.crs.is_geographic or _district(reference) is None:
         return None
     ref = _district(reference).to_crs(get_working_crs())
     ref_line = shapely.union_all(ref.geometry.values).boundary
@@ -297,19 +309,31 @@ def validate_vector(
     if not np.isfinite(work.total_bounds).all():
         report.problems.append("coordinates cannot be transformed to the working CRS: wrong CRS label?")
         return gdf, report
-    district = _district(reference).to_crs(work.crs)
-    area = shapely.union_all(district.geometry.values)
-    near = shapely.dwithin(work.geometry.values, area, OUTSIDE_TOLERANCE_M)
-    if not near.any():
-        dist_km = float(shapely.distance(shapely.union_all(work.geometry.values).centroid, area)) / 1000
-        report.problems.append(
-            f"the layer lies outside the district: its nearest feature is {dist_km:.1f} km away "
-            f"(CRS {gdf.crs.to_string()} — wrong CRS label or wrong file?)"
-        )
-        return gdf, report
-    if (~near).any():
-        report.warnings.append(f"{int((~near).sum())} of {len(work)} feature(s) lie more than "
-                               f"{OUTSIDE_TOLERANCE_M:.0f} m outside the district")
+    district = _district(reference)
+    if district is not None:
+        area = shapely.union_all(district.to_crs(work.crs).geometry.values)
+        where = _area_name(reference)
+        near = shapely.dwithin(work.geometry.values, area, OUTSIDE_TOLERANCE_M)
+        if not near.any():
+            dist_km = float(shapely.distance(shapely.union_all(work.geometry.values).centroid, area)) / 1000
+            report.problems.append(
+                f"the layer lies outside {where}: its nearest feature is {dist_km:.1f} km away "
+                f"(CRS {gdf.crs.to_string()} — wrong CRS label, wrong file or wrong --area?)"
+            )
+            return gdf, report
+        margin = schema.clip_margin_m
+        if margin is not None:
+            keep = shapely.dwithin(work.geometry.values, area, margin) if margin > 0 else \
+                shapely.intersects(work.geometry.values, area)
+            dropped = int((~keep).sum())
+            reach = f"within {margin:,.0f} m of" if margin > 0 else "meeting"
+            report.info["clipped"] = f"kept {int(keep.sum())} of {len(work)} feature(s) {reach} {where}" + \
+                (f"; {dropped} outside dropped" if dropped else "")
+            if dropped:
+                work = work[keep].copy()
+        elif (~near).any():
+            report.warnings.append(f"{int((~near).sum())} of {len(work)} feature(s) lie more than "
+                                   f"{OUTSIDE_TOLERANCE_M:.0f} m outside {where}")
     if schema.geometry.startswith("polygon"):
         work["area_m2"] = work.geometry.area
         report.info["total area"] = f"{work['area_m2'].sum() / 1e4:,.2f} ha"
@@ -323,7 +347,7 @@ def validate_vector(
 
 def check_raster(path: str | os.PathLike, kind: str = "landcover", *, assume_crs: str | None = None,
                  reference=None) -> LayerReport:
-    """Check a raster layer: readable, georeferenced, integer codes for land cover, overlapping the district."""
+    """Check a raster layer: readable, georeferenced, integer codes for land cover, overlapping the study area."""
     import rasterio
     from rasterio.warp import transform_bounds
 
@@ -387,10 +411,48 @@ def check_raster(path: str | os.PathLike, kind: str = "landcover", *, assume_crs
 
         report.problems.append(f"not a readable raster (corrupt or truncated?): {library_message(exc)}")
         return report
-    district = shapely.union_all(_district(reference).to_crs(get_working_crs()).geometry.values)
-    if not shapely.box(*bounds).intersects(district):
-        report.problems.append("the raster lies outside the district (wrong CRS label or wrong file?)")
+    outline = _district(reference)
+    if outline is not None:
+        district = shapely.union_all(outline.to_crs(get_working_crs()).geometry.values)
+        if not shapely.box(*bounds).intersects(district):
+            report.problems.append(f"the raster lies outside {_area_name(reference)} (wrong CRS label, wrong file "
+                                   "or wrong --area?)")
     return report
+
+
+def clip_polygons_to_area(gdf, area=None, *, what: str = "layer"):
+    """Polygons cut exactly to the study area (areas and totals are the area's only).
+
+    Returns
+    -------
+    (GeoDataFrame, str or None)
+        The cut polygons in ``gdf``'s CRS (pieces outside dropped) and a note saying what was done
+        (None when the area is ``none``).
+
+    Raises
+    ------
+    LayerError
+        If no polygon meets the area.
+    """
+    from .area import get_area
+
+    area = area or get_area()
+    if not area.clips:
+        return gdf, None
+    poly = area.polygon(gdf.crs)
+    geoms = gdf.geometry.values
+    meets = shapely.intersects(geoms, poly)
+    if not meets.any():
+        raise LayerError(f"{what}: no polygon lies in the study area ({area.name}); wrong file, wrong CRS label "
+                         "or wrong --area?")
+    inside = shapely.within(geoms, poly)
+    out = gdf[meets].copy()
+    cut = meets & ~inside
+    if cut.any():
+        out.loc[cut[meets], out.geometry.name] = shapely.intersection(geoms[cut], poly)
+    out = out[~out.geometry.is_empty & (out.geometry.area > 0)]
+    return out, (f"{what} clipped to {area.name}: {int(meets.sum())} of {len(gdf)} polygon(s) meet the area, "
+                 f"{int(cut.sum())} cut at its edge, {int((~meets).sum())} outside dropped")
 
 
 def _read_all_blocks(ds: Any, want_codes: bool) -> np.ndarray:
@@ -439,7 +501,7 @@ def pick_layer(path: str | os.PathLike, kind: str, layer: str | None = None) -> 
     InputError
         A multi-layer file with no layer named after the kind (the message lists the layers).
     """
-    if layer is not None or Path(path).suffix.lower() != ".gpkg" or not Path(path).exists():
+    if layer is not None or Path(path).suffix.lower() not in (".gpkg", ".gdb") or not Path(path).exists():
         return layer
     import pyogrio
 

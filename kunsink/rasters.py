@@ -19,7 +19,8 @@ import rioxarray  # noqa: F401  (registers the .rio accessor)
 
 from .errors import CRSError, RasterError, library_message
 
-__all__ = ["open_raster", "grid_difference", "warp_to_grid", "warp_to_working_crs", "pixel_area_m2", "raster_tags"]
+__all__ = ["open_raster", "open_landcover", "clip_to_area", "grid_difference", "warp_to_grid", "warp_to_working_crs",
+           "pixel_area_m2", "raster_tags"]
 
 DEFAULT_CHUNK = 1024
 
@@ -123,10 +124,13 @@ def warp_to_grid(path: str | os.PathLike, like, workdir: str | os.PathLike, resa
 
 
 def warp_to_working_crs(path: str | os.PathLike, workdir: str | os.PathLike, chunks: int = DEFAULT_CHUNK,
-                        resampling: str = "nearest"):
+                        resampling: str = "nearest", bounds: tuple[float, float, float, float] | None = None):
     """Reproject a geographic raster to the working CRS (nearest neighbour for class codes), lazily.
 
-    The pixel size is the source's, converted to metres at the raster's centre and rounded.
+    The pixel size is the source's, converted to metres at the raster's centre and rounded. With
+    ``bounds`` (left, bottom, right, top in the working CRS, e.g. the study area's) only that extent
+    is produced — and so only the source window under it is ever read — on a grid snapped to whole
+    pixels of the working CRS.
     """
 
     from .config import get_working_crs
@@ -141,10 +145,18 @@ def warp_to_working_crs(path: str | os.PathLike, workdir: str | os.PathLike, chu
         nodata = ds.nodata
     from rasterio.warp import calculate_default_transform
 
-    with rasterio.open(p) as ds:
-        crs = get_working_crs().to_wkt()
-        transform, width, height = calculate_default_transform(ds.crs, crs, ds.width, ds.height, *ds.bounds,
-                                                               resolution=res_m)
+    crs = get_working_crs().to_wkt()
+    if bounds is not None:
+        from rasterio.transform import from_origin
+
+        left, bottom, right, top = (np.floor(bounds[0] / res_m) * res_m, np.floor(bounds[1] / res_m) * res_m,
+                                    np.ceil(bounds[2] / res_m) * res_m, np.ceil(bounds[3] / res_m) * res_m)
+        transform = from_origin(left, top, res_m, res_m)
+        width, height = int(round((right - left) / res_m)), int(round((top - bottom) / res_m))
+    else:
+        with rasterio.open(p) as ds:
+            transform, width, height = calculate_default_transform(ds.crs, crs, ds.width, ds.height, *ds.bounds,
+                                                                   resolution=res_m)
     vrt = _write_vrt(str(p), _unique_vrt(workdir, p, str(get_working_crs().to_epsg())), resampling,
                      crs=crs, transform=transform, width=width, height=height,
                      src_nodata=nodata, nodata=nodata)
@@ -165,3 +177,145 @@ def pixel_area_m2(arr) -> float:
     t = arr.rio.transform()
     unit = crs.linear_units_factor[1] if hasattr(crs, "linear_units_factor") else 1.0
     return float(abs(t.a * t.e - t.b * t.d) * unit * unit)
+
+
+def _mask_block(block: np.ndarray, geoms_wkb: list[bytes], transform, nodata, block_info=None) -> np.ndarray:
+    """``block`` with the pixels whose centre lies outside the polygons set to ``nodata``."""
+    import shapely
+    from affine import Affine
+    from rasterio.features import geometry_mask
+
+    (r0, r1), (c0, c1) = block_info[0]["array-location"]
+    t = transform * Affine.translation(c0, r0)
+    geoms = shapely.from_wkb(geoms_wkb)
+    box = shapely.box(*(t * (0, block.shape[0])), *(t * (block.shape[1], 0)))
+    if all(shapely.contains(g, box) for g in geoms):
+        return block
+    inside = geometry_mask(list(geoms), out_shape=block.shape, transform=t, invert=True, all_touched=False)
+    if inside.all():
+        return block
+    out = block.copy()
+    out[~inside] = nodata
+    return out
+
+
+def clip_to_area(arr, area=None, *, what: str | None = None):
+    """The part of a lazy raster inside the study area: the window covering it, with the pixels whose
+    centre lies outside set to nodata. Nothing outside the window is ever read.
+
+    Parameters
+    ----------
+    arr : xarray.DataArray
+        From :func:`open_raster` (projected or geographic CRS).
+    area : kunsink.area.StudyArea, optional
+        Default the study area in force; an area of ``none`` returns ``arr`` unchanged.
+    what : str, optional
+        The file's name, for messages.
+
+    Returns
+    -------
+    xarray.DataArray
+        Same dtype; ``attrs["nodata"]`` set (0 for unsigned integers without one, NaN for floats);
+        ``attrs["clip"]`` says what was done.
+
+    Raises
+    ------
+    RasterError
+        If the raster does not overlap the area.
+    """
+    import dask.array as da
+    import shapely
+
+    from .area import get_area
+
+    area = area or get_area()
+    if not area.clips:
+        return arr
+    name = what or Path(str(arr.attrs.get("path", "raster"))).name
+    poly = area.polygon(arr.rio.crs)
+    t = arr.rio.transform()
+    height, width = arr.shape
+    left, bottom, right, top = poly.bounds
+    cols = sorted(((left - t.c) / t.a, (right - t.c) / t.a))
+    rows = sorted(((top - t.f) / t.e, (bottom - t.f) / t.e))
+    c0, c1 = max(0, int(np.floor(cols[0]))), min(width, int(np.ceil(cols[1])))
+    r0, r1 = max(0, int(np.floor(rows[0]))), min(height, int(np.ceil(rows[1])))
+    if c0 >= c1 or r0 >= r1:
+        if not area.explicit:
+            out = arr.copy()
+            out.attrs["clip"] = (f"{name} lies wholly outside the default study area ({area.name}): analysed whole; "
+                                 "give --area to name the place it covers")
+            return out
+        raise RasterError(f"{name} does not overlap the study area ({area.name}); wrong file, wrong CRS label "
+                          "or wrong --area?")
+    sub = arr.isel(y=slice(r0, r1), x=slice(c0, c1))
+    nodata = arr.attrs.get("nodata")
+    kind = np.dtype(arr.dtype).kind
+    note = ""
+    if nodata is None or (kind == "f" and nodata is not None and np.isnan(nodata)):
+        nodata = np.nan if kind == "f" else 0
+        if kind != "f":
+            note = f"; {name} declares no nodata: 0 used outside the area"
+    geoms = [shapely.to_wkb(g) for g in (getattr(poly, "geoms", None) or [poly])]
+    data = da.map_blocks(_mask_block, sub.data, geoms, sub.rio.transform(), np.array(nodata).astype(sub.dtype),
+                         dtype=sub.dtype)
+    out = sub.copy(data=data)
+    out.attrs.update(arr.attrs)
+    out.attrs["nodata"] = nodata
+    out.attrs["clip"] = (f"clipped to {area.name}: window {r1 - r0} × {c1 - c0} px of the file's "
+                         f"{height} × {width}; pixels whose centre lies outside the area are nodata{note}")
+    return out
+
+
+def open_landcover(path: str | os.PathLike, workdir: str | os.PathLike, chunks: int = DEFAULT_CHUNK,
+                   notes: list[str] | None = None, *, integer: bool = True, area=None):
+    """The one way from a land-cover raster file to a lazy array in the study area.
+
+    Opens the raster (checks it), reprojects a geographic one to the working CRS — only over the
+    study area — and clips to the area (:func:`clip_to_area`). Projected rasters (a CLCD mosaic in
+    Albers, a district raster in Gauss-Krüger) keep their own grid: their pixels are already metres.
+
+    Parameters
+    ----------
+    path : path
+        GeoTIFF / COG / VRT.
+    workdir : path
+        Where VRTs go (a staging folder).
+    notes : list of str, optional
+        Receives what was done, in words, for the summary.
+    integer : bool
+        Require integer codes.
+    area : kunsink.area.StudyArea, optional
+        Default the study area in force.
+
+    Raises
+    ------
+    RasterError, CRSError
+    """
+    from .area import get_area
+    from .config import get_working_crs
+
+    p = Path(path)
+    area = area or get_area()
+    notes = notes if notes is not None else []
+    lc = open_raster(p, chunks)
+    if integer and np.dtype(lc.dtype).kind not in "iu":
+        raise RasterError(f"{p.name}: land-cover codes must be integers; this raster is {lc.dtype}")
+    if lc.rio.crs.is_geographic:
+        bounds = None
+        if area.clips:
+            import shapely
+            from rasterio.warp import transform_bounds
+
+            poly = area.polygon(get_working_crs())
+            extent = shapely.box(*transform_bounds(lc.rio.crs, get_working_crs(), *lc.rio.bounds(), densify_pts=21))
+            if extent.intersects(poly) or area.explicit:
+                bounds = poly.bounds
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            lc = warp_to_working_crs(p, workdir, chunks, bounds=bounds)
+        notes += [str(w.message) for w in caught if "geographic CRS" in str(w.message)]
+    lc = clip_to_area(lc, area, what=p.name)
+    if "clip" in lc.attrs:
+        notes.append(lc.attrs["clip"])
+    return lc

@@ -33,13 +33,17 @@ class LayerSchema:
     description: str
     fields: tuple[FieldSpec, ...] = field(default_factory=tuple)
     outline_follows_district: bool = False  # its union outline should match the district boundary
+    #: Clip to the study area: keep features within this many metres of it (0: features that meet it;
+    #: None: never clipped). Parks, paths and barriers just outside still serve residents inside.
+    clip_margin_m: float | None = 0.0
 
 
 _NAME = FieldSpec("name", "str", aliases=("名称", "NAME", "Name", "mc", "MC", "district_name"), description="display name")
 
 SCHEMAS: dict[str, LayerSchema] = {
     "boundary": LayerSchema(
-        "boundary", "polygon", "study-area or district boundary", (_NAME,), outline_follows_district=True
+        "boundary", "polygon", "study-area or district boundary", (_NAME,), outline_follows_district=True,
+        clip_margin_m=None,
     ),
     "landcover": LayerSchema(
         "landcover",
@@ -61,6 +65,7 @@ SCHEMAS: dict[str, LayerSchema] = {
             FieldSpec("is_park", "bool", False, ("公园", "park"), "counts as a park"),
             FieldSpec("public_access", "bool", False, ("开放", "public", "对外开放"), "open to the public"),
         ),
+        clip_margin_m=3000.0,
     ),
     "residential": LayerSchema(
         "residential",
@@ -80,6 +85,7 @@ SCHEMAS: dict[str, LayerSchema] = {
             _NAME,
             FieldSpec("highway", "str", False, ("道路类型", "fclass", "type", "等级"), "street class"),
         ),
+        clip_margin_m=3000.0,
     ),
     "mine_sites": LayerSchema(
         "mine_sites",

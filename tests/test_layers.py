@@ -41,7 +41,7 @@ CASES = [
     (bad.missing_field_mines_gpkg, "mine_sites", "required field 'site_id'"),
     (bad.corrupt_tif, "landcover", "not a readable raster"),
     (bad.gbk_with_utf8_cpg, "greenspace", "--encoding gbk"),
-    (bad.outside_district_gpkg, "greenspace", "outside the district"),
+    (bad.outside_district_gpkg, "greenspace", "outside the study area"),
 ]
 
 

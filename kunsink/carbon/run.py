@@ -18,12 +18,13 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, InputError, RasterError, user_errors
+from ..area import get_area
 from ..guard import check_outputs
 from ..io import atomic_dir, drop_staging, new_staging, read_vector
 from ..landcover import KUNSINK_CLASSES, scheme_mapping
 from ..rasterout import store_geotiffs
 from ..tables import write_csv, write_json
-from ..rasters import grid_difference, open_raster, pixel_area_m2, warp_to_grid, warp_to_working_crs
+from ..rasters import grid_difference, open_landcover, open_raster, pixel_area_m2, warp_to_grid
 from .densities import POOLS, resolve_density_table, unverified_pools
 from .stocks import (ClassStats, change_array, check_codes, class_table, paired_statistics, pool_totals,
                      reduce_zone_sums, stock_arrays, zone_sum_tasks, zone_totals)
@@ -74,15 +75,7 @@ class _ZoneRasterizer:
 
 
 def _open_lc(path: Path, workdir: Path, chunks: int, notes: list[str]):
-    lc = open_raster(path, chunks)
-    if np.dtype(lc.dtype).kind not in "iu":
-        raise RasterError(f"{path.name}: land-cover codes must be integers; this raster is {lc.dtype}")
-    if lc.rio.crs.is_geographic:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            lc = warp_to_working_crs(path, workdir, chunks)
-        notes += [str(w.message) for w in caught if "geographic CRS" in str(w.message)]
-    return lc
+    return open_landcover(path, workdir, chunks, notes)
 
 
 def _prepare_zones(zones_path, zone_field: str | None, lc, notes: list[str]):
@@ -263,7 +256,8 @@ def run_carbon(
         if stats_alt is not None:
             codes = np.union1d(codes, stats_alt.counts.index.get_level_values("code").to_numpy())
         if codes.size == 0:
-            raise RasterError(f"{lc_path.name} has no land-cover pixels (all nodata)")
+            raise RasterError(f"{lc_path.name} has no land-cover pixels in the study area ({get_area().name}): all "
+                              "nodata there (wrong file or wrong --area?)")
         check_codes(codes, table, mapping)
 
         const = None
@@ -301,6 +295,8 @@ def run_carbon(
             tags_alt = lc_alt.attrs.get("tags", {}) if lc_alt is not None else {}
             summary["data_source"] = _source_flag(tags_bas, tags_alt)
             summary["notes"] = notes
+            summary["study_area"] = get_area().to_dict()
+            summary["crs"] = lc.rio.crs.to_string()
             if const is not None:
                 summary["valuation"] = _valuation(price, years, discount_pct, price_change_pct, const,
                                                   summary["change_mgc"])

@@ -104,6 +104,7 @@ def run_carbon_polygons(
     seed: int = 0,
     correlate_dates: bool = True,
     encoding: str | None = None,
+    layer: str | None = None,
 ):
     """Carbon stocks of land-use polygons (三调 by default): totals, change, value, uncertainty, per-polygon stocks.
 
@@ -116,6 +117,7 @@ def run_carbon_polygons(
     from .densities import resolve_density_table
     from .uncertainty import approach1, monte_carlo
     from .valuation import valuation_constant
+    from ..area import get_area
     from ..guard import check_outputs
     from .run import check_run_values
 
@@ -126,7 +128,9 @@ def run_carbon_polygons(
     names = {int(k): str(v) for k, v in table["name"].items()} if "name" in table.columns else {}
 
     def _load(path):
-        gdf = read_vector(path, encoding=encoding)
+        from ..layers import clip_polygons_to_area, pick_layer
+
+        gdf = read_vector(path, layer=pick_layer(path, "landcover", layer), encoding=encoding)
         if gdf.empty:
             raise InputError(f"{Path(path).name} has no polygons")
         if not set(gdf.geom_type.unique()) <= {"Polygon", "MultiPolygon"}:
@@ -137,6 +141,9 @@ def run_carbon_polygons(
             import shapely
 
             gdf.loc[bad, gdf.geometry.name] = shapely.make_valid(gdf.geometry.values[bad])
+        gdf, note = clip_polygons_to_area(gdf, what=Path(path).name)
+        if note:
+            notes.append(note)
         return gdf
 
     notes: list[str] = []
@@ -169,7 +176,8 @@ def run_carbon_polygons(
     summary, classes, zones_df = _summarise(per_bas, per_alt, mapping, names, zone_names)
     summary.update(landcover=str(landuse), alt_landcover=str(alt) if alt else None, scheme=scheme,
                    density_table=table.attrs.get("path", table.attrs.get("name", "given")), notes=notes,
-                   method="exact polygon areas (working CRS)",
+                   method="exact polygon areas (working CRS)", study_area=get_area().to_dict(),
+                   crs=lu.crs.to_string(),
                    data_source="synthetic" if "source" in lu.columns and (lu["source"] == "synthetic").any()
                    else "user data")
     summary["unverified_densities"] = {names.get(k, str(k)): v for k, v in unverified_pools(table).items()

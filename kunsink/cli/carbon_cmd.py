@@ -7,9 +7,11 @@ from typing import List, Optional, Tuple
 
 import typer
 
+from .options import with_area
+
 from ..errors import ConfigError
 
-_VECTOR = {".gpkg", ".shp", ".zip", ".geojson", ".json", ".fgb"}
+_VECTOR = {".gpkg", ".shp", ".zip", ".geojson", ".json", ".fgb", ".gdb"}
 
 
 def _pools(specs: list[str] | None) -> dict[str, str] | None:
@@ -26,6 +28,7 @@ def _pools(specs: list[str] | None) -> dict[str, str] | None:
 
 def register(app: typer.Typer) -> None:
     @app.command("carbon")
+    @with_area
     def carbon(
         landcover: Path = typer.Option(..., "--landcover", help="Land-cover GeoTIFF, or 三调 land-use polygons (.gpkg/.shp)."),
         out: Path = typer.Option(..., "--out", help="Output folder (written atomically)."),
@@ -48,6 +51,7 @@ def register(app: typer.Typer) -> None:
         chunks: int = typer.Option(1024, "--chunks", help="Chunk size in pixels (multiple of 512)."),
         scheduler: Optional[str] = typer.Option(None, "--scheduler", help="dask.distributed scheduler address, e.g. tcp://10.0.0.5:8786."),
         encoding: Optional[str] = typer.Option(None, "--encoding", help="Attribute encoding of Shapefiles (e.g. gbk)."),
+        layer: Optional[str] = typer.Option(None, "--layer", help="Layer of a GeoPackage or File Geodatabase (default: DLTB / landcover)."),
         overviews: bool = typer.Option(True, "--overviews/--no-overviews", help="Overviews in the total/change rasters."),
         cog: bool = typer.Option(True, "--cog/--plain-tiff", help="Cloud-Optimized GeoTIFFs (default) or plain tiled GeoTIFFs."),
     ) -> None:
@@ -65,7 +69,7 @@ def register(app: typer.Typer) -> None:
                 from ..carbon.vector import run_carbon_polygons
 
                 result = run_carbon_polygons(landcover, out, code_field=code_field, scheme=scheme or "sandiao",
-                                             encoding=encoding, **common)
+                                             encoding=encoding, layer=layer, **common)
             else:
                 from ..carbon.run import run_carbon
 

@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+from .options import with_area
+
 from ..errors import ConfigError
 
 app = typer.Typer(help="Green-space reach (300米见绿、500米见园), indicators and pocket-park siting.",
@@ -50,6 +52,9 @@ def _maybe_map(path: Optional[Path], result, siting=None, source: str = "user da
 
 
 @app.command("coverage")
+
+
+@with_area
 def coverage(
     residential: Optional[Path] = typer.Option(None, "--residential", help="Neighbourhood polygons (小区 / 居住用地); population field optional."),
     greenspace: Optional[Path] = typer.Option(None, "--greenspace", help="Green-space / park polygons (gs_id, gs_type, is_park, public_access)."),
@@ -110,6 +115,9 @@ def coverage(
 
 
 @app.command("indicators")
+
+
+@with_area
 def indicators(
     greenspace: Path = typer.Option(..., "--greenspace", help="Green-space / park polygons."),
     out: Optional[Path] = typer.Option(None, "--out", help="Output folder (indicators.csv, summary.json); default: print only."),
@@ -149,6 +157,9 @@ def indicators(
 
 
 @app.command("site")
+
+
+@with_area
 def site(
     k: int = typer.Option(..., "--k", help="Number of new pocket parks to choose."),
     residential: Optional[Path] = typer.Option(None, "--residential", help="Neighbourhood polygons."),

@@ -6,10 +6,15 @@ from pathlib import Path
 
 import typer
 
+from .options import with_area
+
 app = typer.Typer(help="Read and validate layers.", no_args_is_help=True)
 
 
 @app.command("check")
+
+
+@with_area
 def check(
     path: Path = typer.Argument(..., help="Layer file: .gpkg, .shp, .zip, .geojson, .tif."),
     kind: str = typer.Option(..., "--kind", help="boundary, landcover, greenspace, residential, network, mine_sites, plots."),

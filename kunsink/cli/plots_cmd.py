@@ -10,6 +10,8 @@ from typing import List, Optional
 
 import typer
 
+from .options import with_area
+
 app = typer.Typer(help="Monitoring plots: design, biomass model and maps, change at remeasured plots.",
                   no_args_is_help=True, add_completion=False, rich_markup_mode=None)
 
@@ -30,6 +32,9 @@ def _note(lines: list[str]) -> None:
 
 
 @app.command("design")
+
+
+@with_area
 def design(
     landcover: Path = typer.Option(..., "--landcover", help="Land-cover GeoTIFF (CLCD codes)."),
     n: int = typer.Option(..., "--n", help="Number of plots."),
@@ -74,6 +79,9 @@ def design(
 
 
 @app.command("model")
+
+
+@with_area
 def model(
     plots: Path = typer.Option(..., "--plots", help="Plots with plot_id and agb_t_ha (t/ha): .gpkg/.shp/.geojson."),
     predictors: List[str] = typer.Option(..., "--predictors", "--predictor",
@@ -134,6 +142,9 @@ def model(
 
 
 @app.command("predict")
+
+
+@with_area
 def predict(
     model_dir: Path = typer.Option(..., "--model", help="A model folder (the --out of `plots model`)."),
     predictors: List[str] = typer.Option(..., "--predictors", "--predictor", help="NAME=RASTER, as the model's."),
@@ -159,6 +170,9 @@ def predict(
 
 
 @app.command("change")
+
+
+@with_area
 def change(
     plots: Path = typer.Option(..., "--plots", help="Plots with plot_id, survey_year, stratum and agb_t_ha."),
     out: Path = typer.Option(..., "--out", help="Output folder (written atomically)."),

@@ -418,17 +418,20 @@ def run_coverage(
 
 
 def _open_landcover(path: Any) -> Any:
+    """A land-cover raster in the study area (reprojected if geographic, clipped), or a given DataArray."""
     if path is None:
         return None
     if hasattr(path, "rio"):
         return path
-    from ..rasters import open_raster
+    import atexit
+    import tempfile
 
-    lc = open_raster(path, 1024)
-    if lc.rio.crs is None or not lc.rio.crs.is_projected:
-        raise InputError(f"{Path(path).name}: the land-cover raster must be in a projected CRS (metres); "
-                         "reproject it to the working CRS first (e.g. gdalwarp -t_srs EPSG:4546)")
-    return lc
+    from ..io import drop_staging, new_staging
+    from ..rasters import open_landcover
+
+    work = new_staging(Path(tempfile.gettempdir()) / "kunsink-vrt", "greenspace")  # VRTs of a reprojection
+    atexit.register(drop_staging, work)
+    return open_landcover(path, work, 1024)
 
 
 def write_indicators(result: Any, out_dir: str | os.PathLike, data_source: str) -> list[Path]:

@@ -187,22 +187,14 @@ def _guard(out_dir: Any, *inputs: Any) -> None:
 
 
 def _open_landcover(path: str | os.PathLike, chunks: int, workdir: Path, notes: list[str], projected: bool):
-    from ..rasters import open_raster, warp_to_working_crs
+    from ..rasters import open_landcover
 
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p}: no such file")
     if p.suffix.lower() in _VECTOR:
         raise InputError(f"{p.name}: the land cover must be a GeoTIFF here (rasterise 三调 polygons first)")
-    lc = open_raster(p, chunks)
-    if np.dtype(lc.dtype).kind not in "iu":
-        raise RasterError(f"{p.name}: land-cover codes must be integers; this raster is {lc.dtype}")
-    if projected and lc.rio.crs.is_geographic:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            lc = warp_to_working_crs(p, workdir, chunks)
-        notes += [str(w.message) for w in caught]
-    return lc
+    return open_landcover(p, workdir, chunks, notes)
 
 
 def _on_grid(path: Path, like, workdir: Path, band: int, key: str, chunks: int):
@@ -249,6 +241,11 @@ def _open_predictors(specs: Mapping[str, Path], like, workdir: Path, chunks: int
         for b, key in enumerate(keys, start=1):
             arr = open_raster(path, chunks, band=b)
             if like is None:
+                from ..rasters import clip_to_area
+
+                arr = clip_to_area(arr, what=Path(path).name)
+                if "clip" in arr.attrs:
+                    notes.append(arr.attrs["clip"])
                 like = arr
             elif grid_difference(arr, like):
                 notes.append(f"{key}: {Path(path).name} resampled (bilinear) onto the map grid")
