@@ -27,10 +27,12 @@ from pathlib import Path
 
 from .errors import OutputError
 
-__all__ = ["check_outputs", "check_output_dir", "check_output_file", "KUNSINK_HTML_MARK", "written_by_kunsink"]
+__all__ = ["check_outputs", "check_output_dir", "check_output_file", "KUNSINK_HTML_MARK", "GPKG_MARK", "written_by_kunsink"]
 
 #: Written into every HTML page kunsink makes (a ``<meta name="generator">`` tag).
 KUNSINK_HTML_MARK = '<meta name="generator" content="kunsink"'
+#: Dataset metadata of every GeoPackage kunsink writes as a file output.
+GPKG_MARK = {"generator": "kunsink"}
 
 _SHP_FAMILY = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".shp.xml", ".aux.xml")
 
@@ -86,6 +88,16 @@ def _is_registry(path: Path) -> bool:
         return row is not None
     except sqlite3.Error:
         return True  # unreadable: never overwrite it
+
+
+def _gpkg_by_kunsink(path: Path) -> bool:
+    try:
+        import pyogrio
+
+        meta = pyogrio.read_info(path, layer=0).get("dataset_metadata") or {}
+    except Exception:
+        return False
+    return meta.get("generator") == GPKG_MARK["generator"]
 
 
 def written_by_kunsink(path: str | os.PathLike) -> bool:
@@ -187,7 +199,10 @@ def check_output_file(path: str | os.PathLike, inputs: Iterable[str | os.PathLik
             raise OutputError(f"{what} {path} is a mine registry; kunsink never writes over it — give another path")
         if out.suffix.lower() in (".html", ".htm") and not written_by_kunsink(out):
             raise OutputError(f"{what} {path} exists and was not written by kunsink; remove it or give another name")
-        if out.suffix.lower() not in (".gpkg",) and _is_sqlite(out):
+        if out.suffix.lower() == ".gpkg" and not _gpkg_by_kunsink(out):
+            raise OutputError(f"{what} {path} exists and was not written by kunsink (a GeoPackage may hold other "
+                              "layers); remove it or give another name")
+        if out.suffix.lower() != ".gpkg" and _is_sqlite(out):
             raise OutputError(f"{what} {path} is a database kunsink did not write; give another path")
     _writable_parent(out, what)
     return out

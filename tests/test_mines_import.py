@@ -64,7 +64,7 @@ def test_bad_sites_file_lists_every_problem(reg, tmp_path):
     _has(problems, "feature 2 (N-02)", "invalid geometry: Self-intersection")
     _has(problems, "feature 3 (N-01)", "duplicate site id 'N-01': also on feature 1")
     _has(problems, "feature 4 (N-04)", "overlaps registered site 'T-01' by 3,200.0 m²")
-    _has(problems, "feature 5 (N-05)", "outside the district")
+    _has(problems, "feature 5 (N-05)", "outside the study area")
     _has(problems, "feature 6", "no site id")
     _has(problems, "feature 7 (N-07)", "planned year '明年' is not a year")
     _has(problems, "feature 8 (N-08)", "geometry is a Point")

@@ -44,6 +44,15 @@ def _agb(ndvi):
     return np.exp(A + B * ndvi)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _no_study_area():
+    """The scene straddles the district's edge and is about the model, not about clipping: no study area."""
+    from kunsink.area import use_area
+
+    with use_area("none"):
+        yield
+
+
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory):
     """A small synthetic scene: smooth NDVI, land cover from NDVI (grass/shrub/forest, an impervious patch,
@@ -198,7 +207,7 @@ def test_carbon_takes_the_pools_where_the_map_has_data(modelled, scene, tmp_path
 
 def test_cli_carbon_accepts_the_pools(modelled, scene, tmp_path, capsys):
     _, out = modelled
-    code = main(["carbon", "--landcover", str(scene["lc"]), "--pool", f"c_above={out / 'c_above.tif'}",
+    code = main(["carbon", "--area", "none", "--landcover", str(scene["lc"]), "--pool", f"c_above={out / 'c_above.tif'}",
                  "--pool", f"c_below={out / 'c_below.tif'}", "--out", str(tmp_path / "c"), "--no-overviews"])
     assert code == 0, capsys.readouterr().err
 
@@ -254,7 +263,7 @@ def test_predicting_outside_the_training_ranges_is_warned(modelled, scene, tmp_p
     with rasterio.open(tmp_path / "p" / "extrapolated.tif") as ds:
         flag = ds.read(1)
     assert (flag == 1).any() and (flag == -1).any()
-    code = main(["plots", "predict", "--model", str(out), "--predictors", f"ndvi={path}", "--landcover",
+    code = main(["plots", "predict", "--area", "none", "--model", str(out), "--predictors", f"ndvi={path}", "--landcover",
                  str(scene["lc"]), "--out", str(tmp_path / "p2")])
     text = capsys.readouterr().out
     assert code == 0 and "warning: ndvi:" in text
@@ -285,7 +294,7 @@ def _shift_west(g):
 def test_bad_inputs_are_refused(scene, tmp_path, capsys, mutate, extra, words):
     plots = _variant(scene, tmp_path, mutate)
     out = tmp_path / "out"
-    code = main(["plots", "model", "--plots", str(plots), "--predictors", f"ndvi={scene['ndvi']}",
+    code = main(["plots", "model", "--area", "none", "--plots", str(plots), "--predictors", f"ndvi={scene['ndvi']}",
                  "--landcover", str(scene["lc"]), "--trees", "20", "--out", str(out), *extra])
     err = capsys.readouterr().err.strip()
     assert code == 2, err
@@ -303,14 +312,14 @@ def test_nan_predictors_are_refused(scene, tmp_path, capsys):
     nd[rows, cols] = np.nan
     path = write_raster(nd, tmp_path / "ndvi_nan.tif", {"crs": CRS, "transform": TRANSFORM, "nodata": -9999.0})
     out = tmp_path / "out"
-    code = main(["plots", "model", "--plots", str(scene["plots"]), "--predictors", f"ndvi={path}",
+    code = main(["plots", "model", "--area", "none", "--plots", str(scene["plots"]), "--predictors", f"ndvi={path}",
                  "--out", str(out), "--trees", "20"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.count("\n") == 0
     assert "3 plot(s) have no value (nodata/NaN) in predictor ndvi: T000, T001, T002" in err
     assert not out.exists()
     # with --skip-bad-plots they are dropped and named in a note
-    code = main(["plots", "model", "--plots", str(scene["plots"]), "--predictors", f"ndvi={path}",
+    code = main(["plots", "model", "--area", "none", "--plots", str(scene["plots"]), "--predictors", f"ndvi={path}",
                  "--out", str(out), "--trees", "20", "--skip-bad-plots", "--no-map", "--block-m", "2000"])
     text = capsys.readouterr().out
     assert code == 0 and "note: dropped: 3 plot(s)" in text
@@ -366,7 +375,7 @@ def test_change_refuses_thin_strata_and_duplicates():
 def test_cli_change_on_the_demo_plots(tmp_path, capsys):
     gpkg = data_dir() / "demo" / "kundulun_demo.gpkg"
     out = tmp_path / "ch"
-    code = main(["plots", "change", "--plots", str(gpkg), "--landcover",
+    code = main(["plots", "change", "--area", "none", "--plots", str(gpkg), "--landcover",
                  str(data_dir() / "rasters" / "landcover_2020.tif"), "--out", str(out)])
     text = capsys.readouterr().out
     assert code == 0, text
@@ -376,7 +385,7 @@ def test_cli_change_on_the_demo_plots(tmp_path, capsys):
     assert (per["se_change_t_ha"] > 0).all() and (per["source"] == "synthetic").all()
     assert {"plot_change.csv", "plot_change.gpkg", "summary.json", "change_map.html"} <= {p.name for p in out.iterdir()}
     # a stratum with too few remeasured plots: refused, nothing written
-    code = main(["plots", "change", "--plots", str(gpkg), "--min-plots", "10", "--out", str(tmp_path / "no")])
+    code = main(["plots", "change", "--area", "none", "--plots", str(gpkg), "--min-plots", "10", "--out", str(tmp_path / "no")])
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.count("\n") == 0 and "too few remeasured plots in stratum" in err
     assert not (tmp_path / "no").exists()

@@ -158,11 +158,13 @@ def run_carbon(
     landcover, alt : path
         Integer land-cover GeoTIFFs on identical grids, projected in metres (a geographic raster is
         reprojected to the working CRS with a warning; pixel areas in degrees are never used).
+        ``landcover`` may also be a list of tiles or a folder of them, mosaicked (:mod:`kunsink.sources`).
     out_dir : path
         Output folder; written atomically (a failed run leaves no partial folder).
     scheme : {"clcd", "worldcover", "globeland30", "custom", "none"}, optional
-        How raster codes map to the table's ``lucode``. Default: ``clcd`` with the default table,
-        ``none`` (raster values are lucodes, as InVEST) with a user table.
+        How raster codes map to the table's ``lucode``. Default: the scheme of the recognised source
+        (ESA WorldCover, CLCD, GlobeLand30 — by file name, codes and CRS; :mod:`kunsink.sources`), else
+        ``clcd``, with the default table; ``none`` (raster values are lucodes, as InVEST) with a user table.
     densities : path or DataFrame, optional
         InVEST-style density table (Mg C/ha); default kunsink's Kundulun table.
     pool_rasters, alt_pool_rasters : dict pool -> path, optional
@@ -192,36 +194,35 @@ def run_carbon(
     if chunks <= 0 or chunks % 512:
         raise ConfigError(f"chunks must be a positive multiple of 512 pixels; got {chunks}")
     check_run_values(years=years, price=price, discount_pct=discount_pct, price_change_pct=price_change_pct, mc=mc)
-    check_outputs(inputs=[landcover, alt, reclass, zones,
+    from ..sources import landcover_files, landcover_source
+
+    lc_files, lc_path = landcover_files(landcover)  # a file, several tiles, or a folder of tiles
+    check_outputs(inputs=[*lc_files, lc_path, alt, reclass, zones,
                           densities if isinstance(densities, (str, os.PathLike)) else None,
                           *(pool_rasters or {}).values(), *(alt_pool_rasters or {}).values()],
                   dirs={"--out": out_dir})
-    lc_path = Path(landcover)
-    for p in [lc_path] + ([Path(alt)] if alt else []):
-        if not p.exists():
-            raise InputError(f"{p}: no such file")
-    if lc_path.suffix.lower() not in (".tif", ".tiff", ".vrt"):
-        raise InputError(f"{lc_path.name}: land cover must be a GeoTIFF here; for 三调 polygons use "
-                         "kunsink.carbon.vector.run_carbon_polygons (kunsink carbon --landcover X.gpkg)")
+    if alt and not Path(alt).exists():
+        raise InputError(f"{alt}: no such file")
     if price is not None and years is None:
         raise ConfigError("valuation needs --years BASE ALT as well as --price")
     if years is not None and alt is None:
         raise ConfigError("valuation needs an alternate land cover (--alt)")
 
     table = resolve_density_table(densities)
-    if scheme is None:
-        scheme = "clcd" if densities is None else "none"
+    # recognised by file name, codes and CRS (ESA WorldCover, CLCD, GlobeLand30); --scheme overrides
+    lc_src = landcover_source(lc_files)
+    scheme = lc_src.choose_scheme(scheme, user_table=densities is not None)
     mapping = scheme_mapping(scheme, reclass)
     names = {int(k): str(v) for k, v in table["name"].items()} if "name" in table.columns else \
         {k: v for k, v in KUNSINK_CLASSES.items()}
 
     client = _client(scheduler)
-    notes: list[str] = []
+    notes: list[str] = list(lc_src.notes)
     out_dir = Path(out_dir).resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     work = new_staging(out_dir, "carbon")
     try:
-        lc = _open_lc(lc_path, work, chunks, notes)
+        lc = _open_lc(lc_src.open_path(work), work, chunks, notes)  # tiles: a mosaic VRT in the staging
         lc_alt = _open_lc(Path(alt), work, chunks, notes) if alt else None
         if lc_alt is not None:
             diff = grid_difference(lc, lc_alt)
@@ -285,7 +286,7 @@ def run_carbon(
             per_alt = pool_totals(stats_alt, table, mapping) if stats_alt is not None else None
             summary, classes, zones_df = _summarise(per_bas, per_alt, mapping, names, zone_names, change_by_zone)
             summary["pixel_area_m2"] = area_px
-            summary["landcover"] = str(lc_path)
+            summary.update(lc_src.summary())  # landcover (, landcover_files), landcover_source, landcover_year
             summary["alt_landcover"] = str(alt) if alt else None
             summary["scheme"] = scheme
             summary["density_table"] = table.attrs.get("path", table.attrs.get("name", "given"))

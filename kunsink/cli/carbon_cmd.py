@@ -30,10 +30,10 @@ def register(app: typer.Typer) -> None:
     @app.command("carbon")
     @with_area
     def carbon(
-        landcover: Path = typer.Option(..., "--landcover", help="Land-cover GeoTIFF, or 三调 land-use polygons (.gpkg/.shp)."),
+        landcover: List[Path] = typer.Option(..., "--landcover", help="Land-cover GeoTIFF (ESA WorldCover, CLCD, GlobeLand30 recognised by name, codes and CRS), a folder of tiles, or 三调 land-use polygons (.gpkg/.shp); repeat for several tiles (mosaicked)."),
         out: Path = typer.Option(..., "--out", help="Output folder (written atomically)."),
         alt: Optional[Path] = typer.Option(None, "--alt", help="Second-date land cover on the same grid."),
-        scheme: Optional[str] = typer.Option(None, "--scheme", help="clcd, worldcover, globeland30, custom, none; sandiao for 三调 polygons."),
+        scheme: Optional[str] = typer.Option(None, "--scheme", help="clcd, worldcover, globeland30, custom, none; sandiao for 三调 polygons (default: recognised from the file)."),
         reclass: Optional[Path] = typer.Option(None, "--reclass", help="Reclass CSV (code,lucode) for --scheme custom."),
         densities: Optional[Path] = typer.Option(None, "--densities", help="Density CSV, InVEST columns lucode,c_above,c_below,c_soil,c_dead (Mg C/ha)."),
         pool: Optional[List[str]] = typer.Option(None, "--pool", help="Raster pool overriding the table: c_above=FILE.tif (repeatable)."),
@@ -64,16 +64,20 @@ def register(app: typer.Typer) -> None:
                       correlate_dates=not independent_dates)
         if mc < 0:
             raise ConfigError("--mc must be 0 or more")
+        vectors = [p for p in landcover if p.suffix.lower() in _VECTOR]
+        if vectors and len(landcover) > 1:
+            raise ConfigError(f"--landcover {vectors[0].name} is a polygon layer: give it alone (several "
+                              "--landcover are raster tiles to mosaic)")
         with console.status("computing carbon stocks…"):
-            if landcover.suffix.lower() in _VECTOR:
+            if vectors:
                 from ..carbon.vector import run_carbon_polygons
 
-                result = run_carbon_polygons(landcover, out, code_field=code_field, scheme=scheme or "sandiao",
+                result = run_carbon_polygons(landcover[0], out, code_field=code_field, scheme=scheme or "sandiao",
                                              encoding=encoding, layer=layer, **common)
             else:
                 from ..carbon.run import run_carbon
 
-                result = run_carbon(landcover, out, scheme=scheme, reclass=reclass, pool_rasters=_pools(pool),
+                result = run_carbon(landcover[0] if len(landcover) == 1 else landcover, out, scheme=scheme, reclass=reclass, pool_rasters=_pools(pool),
                                     alt_pool_rasters=_pools(alt_pool), chunks=chunks, scheduler=scheduler,
                                     overviews=overviews, cog=cog, **common)
         s = result.summary

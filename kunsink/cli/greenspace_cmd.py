@@ -42,12 +42,12 @@ def _check_outputs(out: Optional[Path], map_path: Optional[Path], *inputs: objec
 def _maybe_map(path: Optional[Path], result, siting=None, source: str = "user data") -> Optional[Path]:
     if path is None:
         return None
-    from ..datasets import load_boundary
+    from ..area import get_area
     from ..maps import save_map
     from ..maps.greenspace import greenspace_map
 
     crs = result.neighbourhoods.crs
-    boundary = load_boundary().to_crs(crs)
+    boundary = get_area().boundary.to_crs(crs) if get_area().clips else None
     return save_map(greenspace_map(result, siting, boundary=boundary, data_source=source), path)
 
 

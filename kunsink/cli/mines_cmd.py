@@ -9,6 +9,8 @@ from typing import List, Optional
 
 import typer
 
+from .options import with_area
+
 from ..errors import ConfigError, InputError, OutputError
 
 app = typer.Typer(
@@ -120,6 +122,7 @@ def init(
 
 
 @app.command("import")
+@with_area
 def import_(
     registry: Path = _REG,
     file: Path = typer.Argument(..., help="Sites (polygons), status updates or surveys: .gpkg, .shp, .zip, .geojson, "
@@ -154,6 +157,7 @@ def import_(
 
 
 @app.command("status")
+@with_area
 def status(
     registry: Path = _REG,
     target_km2: Optional[float] = typer.Option(None, "--target-km2", help="Target area, km² (default: the registry's, 0.2)."),
@@ -173,6 +177,7 @@ def status(
 
 
 @app.command("recovery")
+@with_area
 def recovery(
     registry: Path = _REG,
     ndvi: List[str] = typer.Option(..., "--ndvi", help="NDVI raster of a year: YEAR=FILE.tif (repeat, ≥ 2 years for a trend)."),
@@ -220,6 +225,7 @@ def recovery(
 
 
 @app.command("carbon")
+@with_area
 def carbon(
     registry: Path = _REG,
     densities: Optional[Path] = typer.Option(None, "--densities", help="Density CSV (InVEST columns, Mg C/ha, with _low/_high)."),
@@ -247,6 +253,7 @@ def carbon(
 
 
 @app.command("map")
+@with_area
 def map_(
     registry: Path = _REG,
     out: Path = typer.Option(..., "--out", help="HTML file to write (opens offline)."),
@@ -282,6 +289,7 @@ def map_(
 
 
 @app.command("export")
+@with_area
 def export(
     registry: Path = _REG,
     out: Path = typer.Option(..., "--out", help="Output file: .gpkg (with history tables), .shp, .geojson, .fgb or .csv."),

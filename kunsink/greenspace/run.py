@@ -76,7 +76,7 @@ POPULATION_TOTAL_MAX = 2e8
 
 
 def parse_population_total(value: str | float | int | None) -> float | None:
-    """``None``, a number of residents, or ``"census"`` (Kundulun 2020 census, 787,681).
+    """``None``, a number of residents, or ``"census"`` (the study area's 2020 census: Kundulun 787,681).
 
     The number must be finite, > 0 and ≤ :data:`POPULATION_TOTAL_MAX`; thousands separators
     (``1,200,000`` or ``1_200_000``) are allowed.
@@ -98,9 +98,13 @@ def parse_population_total(value: str | float | int | None) -> float | None:
     else:
         text = str(value).strip().replace(",", "").replace("_", "")
         if text.lower() in ("census", "census2020", "普查"):
-            from ..config import CENSUS_2020_POPULATION
+            from ..area import get_area
 
-            return float(CENSUS_2020_POPULATION)
+            area = get_area()
+            if area.population is None:
+                raise ConfigError(f"{name} census: the study area ({area.name}) has no census figure (only Baotou's "
+                                  "districts and the city do); give the number of residents")
+            return float(area.population)
         if not text:
             raise ConfigError(f"{name} is empty; give a number of residents or 'census'")
     try:
@@ -484,11 +488,10 @@ def run_indicators(
     built_up : path or GeoDataFrame, optional
         The built-up area (建成区); default derived from the land cover.
     boundary : path or GeoDataFrame, optional
-        District boundary for 森林覆盖率 (default: Kundulun's).
+        Area for 森林覆盖率 (default: the study area, :func:`kunsink.area.get_area`).
     profile : str or path, optional
         Holds the targets.
     """
-    from ..datasets import load_boundary
     from .indicators import compute_indicators
 
     _guard(out_dir, greenspace, residential, landcover, built_up, boundary, profile)
@@ -501,10 +504,14 @@ def run_indicators(
     if boundary is not None:
         district = _load(boundary, "boundary", notes, layer=layers.get("boundary"), **kw)
     else:
-        from ..config import get_working_crs
+        from ..area import get_area
 
-        district = load_boundary().to_crs(get_working_crs())
-        notes.append("森林覆盖率 over the Kundulun district boundary (AMap 2025); give --boundary for another area")
+        area = get_area()
+        if area.clips:
+            district = area.boundary
+            notes.append(f"森林覆盖率 over the study area {area.name}; give --boundary or --area for another area")
+        else:
+            district = None
     lc = _open_landcover(landcover)
     result = compute_indicators(greens, profile=profile, residential=res,
                                 population_total=parse_population_total(population_total), landcover=lc,

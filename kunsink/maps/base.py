@@ -57,6 +57,16 @@ class KunsinkMap(folium.Map):
         super().render(**kwargs)
 
 
+def area_title(zh: str, en: str) -> str:
+    """A map title naming the study area, Chinese first: ``昆都仑区 碳储量 · Kundulun carbon stock``."""
+    from ..area import get_area
+
+    area = get_area()
+    en_name = {"昆都仑区": "Kundulun", "包头市": "Baotou"}.get(area.name, "" if area.name == "none" else area.name)
+    zh_name = "" if area.name == "none" else area.name
+    return f"{zh_name} {zh} · {en_name} {en}".strip().replace("·  ", "· ")
+
+
 def to_lonlat_bounds(bounds_or_gdf: Any, crs: Any = None) -> tuple[float, float, float, float]:
     """``(west, south, east, north)`` in EPSG:4326 degrees of a GeoDataFrame/GeoSeries or a bounds tuple.
 

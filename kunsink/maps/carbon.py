@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import KunsinkMap, new_map
+from .base import area_title, KunsinkMap, new_map
 from .layers import add_vector_layer
 from .rasters import add_continuous_raster
 
@@ -32,7 +32,7 @@ def read_for_display(path: str | os.PathLike, max_px: int = 1500) -> tuple[np.nd
 
 
 def carbon_map(result_dir: str | os.PathLike, zones: Any = None, boundary: Any = None,
-               title: str = "昆都仑区 碳储量 · Kundulun carbon stock", **map_options: Any) -> KunsinkMap:
+               title: str | None = None, **map_options: Any) -> KunsinkMap:
     """Map the outputs of :func:`kunsink.carbon.run.run_carbon`.
 
     Parameters
@@ -44,6 +44,7 @@ def carbon_map(result_dir: str | os.PathLike, zones: Any = None, boundary: Any =
     boundary : GeoDataFrame, optional
         Drawn as an outline.
     """
+    title = title or area_title("碳储量", "carbon stock")
     import pandas as pd
 
     d = Path(result_dir)

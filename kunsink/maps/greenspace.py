@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from .base import KunsinkMap, new_map
+from .base import area_title, KunsinkMap, new_map
 from .decor import add_legend
 from .layers import add_vector_layer
 
@@ -36,7 +36,7 @@ def _pct(v: Any) -> Any:
 
 
 def greenspace_map(coverage: Any, siting: Any = None, *, boundary: Any = None, mode: str | None = None,
-                   title: str = "昆都仑区 绿地可达 · Green space within reach", data_source: str | None = None,
+                   title: str | None = None, data_source: str | None = None,
                    **map_options: Any) -> KunsinkMap:
     """Map a coverage run (and proposed sites).
 
@@ -57,6 +57,7 @@ def greenspace_map(coverage: Any, siting: Any = None, *, boundary: Any = None, m
     -------
     KunsinkMap
     """
+    title = title or area_title("绿地可达", "green space within reach")
     prof = coverage.state["profile"]
     modes = coverage.summary["modes"]
     if mode is None:

@@ -21,7 +21,7 @@ import shapely
 from branca.element import Element, MacroElement
 from folium.template import Template
 
-from .base import KunsinkMap, new_map
+from .base import area_title, KunsinkMap, new_map
 from .decor import add_legend, decor, mark_synthetic
 from .layers import _TIP_CSS, add_vector_layer, clean_style, format_value
 
@@ -250,7 +250,7 @@ def site_popup_html(site: pd.Series, surveys: pd.DataFrame, *, gain: pd.Series |
 
 def mines_map(data: Any, *, report: Any = None, gain: Any = None, recovery: pd.DataFrame | None = None,
               ndvi: pd.DataFrame | None = None, boundary: Any = None,
-              title: str = "昆都仑区 矿山修复 · Kundulun mine rehabilitation", **map_options: Any) -> KunsinkMap:
+              title: str | None = None, **map_options: Any) -> KunsinkMap:
     """Map a mine registry: sites coloured by status, rich popups, target progress in the legend.
 
     Parameters
@@ -266,29 +266,31 @@ def mines_map(data: Any, *, report: Any = None, gain: Any = None, recovery: pd.D
     ndvi : DataFrame, optional
         From :func:`kunsink.mines.recovery.site_ndvi` (satellite points in the NDVI charts).
     boundary : GeoDataFrame, optional
-        District outline; default the bundled Kundulun boundary.
+        Area outline; default the study area's (:func:`kunsink.area.get_area`).
 
     Returns
     -------
     KunsinkMap
         Save it with :func:`kunsink.maps.save_map`.
     """
+    title = title or area_title("矿山修复", "mine rehabilitation")
     from ..errors import InputError
 
     sites = data.sites
     if len(sites) == 0:
         raise InputError(f"{data.path.name} holds no sites yet; import some first (kunsink mines import)")
     if boundary is None:
-        from ..datasets import load_boundary
+        from ..area import get_area
 
-        boundary = load_boundary()
+        boundary = get_area().boundary
     as_of = getattr(report, "as_of", None)
     subtitle = f"截至 as of {as_of.isoformat()}" if as_of else None
     m = new_map(sites, title=title, subtitle=subtitle, **map_options)
-    add_vector_layer(m, boundary, "行政边界 District boundary",
-                     style={"color": "#222222", "weight": 2.0, "fill": False, "dashArray": "6,4"},
-                     tooltip_fields=next(({c: "名称 name"} for c in ("district_name", "name") if c in boundary.columns),
-                                         None))
+    if boundary is not None:
+        add_vector_layer(m, boundary, "行政边界 District boundary",
+                         style={"color": "#222222", "weight": 2.0, "fill": False, "dashArray": "6,4"},
+                         tooltip_fields=next(({c: "名称 name"} for c in ("district_name", "name")
+                                              if c in boundary.columns), None))
     behind = {}
     if report is not None and len(report.behind):
         behind = dict(zip(report.behind["site_id"], report.behind["reason"]))

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, LayerError
-from .base import KunsinkMap, new_map
+from .base import area_title, KunsinkMap, new_map
 from .decor import add_legend
 from .layers import add_categorical_raster, add_vector_layer, geometry_kind
 
@@ -139,7 +139,7 @@ def _fields(key: str, gdf: Any, table: dict[str, tuple[str, ...]]) -> dict[str, 
 
 def overview_map(
     layers: Mapping[str, Any],
-    title: str = "昆都仑区 绿地与碳汇概览 · Kundulun green space & carbon overview",
+    title: str | None = None,
     **map_options: Any,
 ) -> KunsinkMap:
     """One map of the district's layers, each toggleable, with legends and notices.
@@ -161,6 +161,7 @@ def overview_map(
     KunsinkMap
         A ``folium.Map``; save it with :func:`kunsink.maps.save_map`.
     """
+    title = title or area_title("绿地与碳汇概览", "green space & carbon overview")
     unknown = sorted(set(layers) - set(OVERVIEW_ORDER))
     if unknown:
         raise LayerError(f"unknown overview layer(s) {', '.join(unknown)}; use: {', '.join(OVERVIEW_ORDER)}")

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import KunsinkMap, new_map
+from .base import area_title, KunsinkMap, new_map
 from .decor import add_legend
 from .layers import add_vector_layer
 from .overview import CLCD_PALETTE, as_raster
@@ -28,7 +28,7 @@ def _class_colour(code: Any) -> str:
 
 
 def design_map(plots: Any, landcover: Any = None, boundary: Any = None, roads: Any = None,
-               title: str = "昆都仑区 监测样地设计 · Kundulun monitoring plot design",
+               title: str | None = None,
                **map_options: Any) -> KunsinkMap:
     """Map a plot design: plots coloured by stratum over the land cover, with the district and roads.
 
@@ -42,6 +42,7 @@ def design_map(plots: Any, landcover: Any = None, boundary: Any = None, roads: A
     boundary, roads : GeoDataFrame, optional
         District outline; the road network used for access (switched off at start).
     """
+    title = title or area_title("监测样地设计", "monitoring plot design")
     extent = boundary if boundary is not None else plots
     m = new_map(extent, title=title, **map_options)
     if landcover is not None:
@@ -72,7 +73,7 @@ def design_map(plots: Any, landcover: Any = None, boundary: Any = None, roads: A
 
 
 def biomass_map(result_dir: str | os.PathLike, plots: Any = None, boundary: Any = None,
-                title: str = "昆都仑区 地上生物量 · Kundulun above-ground biomass", **map_options: Any) -> KunsinkMap:
+                title: str | None = None, **map_options: Any) -> KunsinkMap:
     """Map the outputs of :func:`kunsink.plots.run.run_model` / ``run_predict``.
 
     Layers: AGB (t/ha), its spread (t/ha), above- and below-ground carbon (Mg C/ha), pixels
@@ -87,6 +88,7 @@ def biomass_map(result_dir: str | os.PathLike, plots: Any = None, boundary: Any 
         Training plots with ``plot_id``, ``observed`` and optionally ``residual_spatial``.
     boundary : GeoDataFrame, optional
     """
+    title = title or area_title("地上生物量", "above-ground biomass")
     from rasterio.transform import array_bounds
 
     from .carbon import read_for_display
@@ -150,7 +152,7 @@ def biomass_map(result_dir: str | os.PathLike, plots: Any = None, boundary: Any 
 
 
 def change_map(changes: Any, boundary: Any = None,
-               title: str = "昆都仑区 样地生物量变化 · Biomass change at remeasured plots",
+               title: str | None = None,
                **map_options: Any) -> KunsinkMap:
     """Remeasured plots coloured by their AGB change (t/ha), with the district outline.
 
@@ -160,6 +162,7 @@ def change_map(changes: Any, boundary: Any = None,
         :func:`kunsink.plots.timeseries.plot_change` output with point geometry.
     boundary : GeoDataFrame, optional
     """
+    title = title or area_title("样地生物量变化", "biomass change at remeasured plots")
     m = new_map(boundary if boundary is not None else changes, title=title, **map_options)
     if boundary is not None:
         add_vector_layer(m, boundary, "行政边界 District boundary", style=_BOUNDARY_STYLE)

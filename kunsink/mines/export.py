@@ -152,6 +152,10 @@ def export_registry(data: Any, out: str | os.PathLike, *, report: Any = None, ga
         kwargs["encoding"] = (encoding or "UTF-8").upper()
     if driver == "GeoJSON":
         frame = frame.to_crs("EPSG:4326")
+    if driver == "GPKG":
+        from ..guard import GPKG_MARK
+
+        kwargs["dataset_metadata"] = GPKG_MARK
     with atomic_path(target) as tmp:
         pyogrio.write_dataframe(frame, tmp, layer="mine_sites" if driver != "ESRI Shapefile" else None,
                                 driver=driver, **kwargs)

@@ -489,14 +489,33 @@ class ImportResult:
         return f"{self.plan.file_name}: {verb} {text} (dry run: nothing written)"
 
 
-@functools.lru_cache(maxsize=4)
 def _district(srs_id: int) -> Any:
+    """The study area (:func:`kunsink.area.get_area`) in the registry CRS, or None for ``--area none``."""
+    from ..area import get_area
+
+    area = get_area()
+    return area.polygon(f"EPSG:{srs_id}") if area.clips else None
+
+
+def within_area(data: "RegistryData", area: Any = None) -> tuple["RegistryData", str | None]:
+    """The registry's sites that meet the study area (a district's share of a city registry).
+
+    Returns the data with only those sites (their events and surveys are kept: reports are driven by
+    the sites) and a note, or the data unchanged and None when the area is ``none`` or the default.
+    """
+    import dataclasses
+
     import shapely
 
-    from ..datasets import load_boundary
+    from ..area import get_area
 
-    b = load_boundary().to_crs(f"EPSG:{srs_id}")
-    return shapely.union_all(b.geometry.values)
+    area = area or get_area()
+    if not area.clips or not area.explicit or len(data.sites) == 0:
+        return data, None
+    poly = area.polygon(data.sites.crs)
+    keep = shapely.intersects(data.sites.geometry.values, poly)
+    note = f"{int(keep.sum())} of {len(data.sites)} site(s) lie in the study area ({area.name})"
+    return dataclasses.replace(data, sites=data.sites[keep].copy()), note
 
 
 def _insert(conn: sqlite3.Connection, plan: ImportPlan, state: RegistryState, *, file_sha256: str | None,

@@ -55,6 +55,12 @@ __all__ = ["ImportPlan", "plan_import", "SITE_FIELDS", "BOUNDARY_TOLERANCE_M", "
 
 #: Site attributes compared between an import and the registry (besides the outline).
 SITE_FIELDS = ("name", "treatment_type", "planned_year", "responsible_unit", "restored_class", "source")
+def _area_name() -> str:
+    from ..area import get_area
+
+    return get_area().name
+
+
 #: A site may cross the district boundary by this much (m): the boundary itself is only this exact.
 BOUNDARY_TOLERANCE_M = 50.0
 #: Two sites overlap when they share more than this area (m²); touching edges are fine.
@@ -223,11 +229,11 @@ def _plan_sites(table: ImportTable, state: RegistryState, plan: ImportPlan, *, d
             outside = shapely.difference(g, district["buffered"]).area
             if outside > overlap_tolerance_m2:
                 dist = shapely.distance(g, district["geometry"])
-                where_txt = (f"{dist:,.0f} m from the district" if dist > 0
-                             else f"{outside:,.0f} m² of it lie outside the district")
+                where_txt = (f"{dist:,.0f} m from it" if dist > 0
+                             else f"{outside:,.0f} m² of it lie outside")
                 plan.problems.append(Problem(at, row=i, reason=(
-                    f"site lies outside the district ({where_txt}; tolerance {boundary_tolerance_m:g} m): "
-                    "wrong CRS or wrong place?")))
+                    f"site lies outside the study area ({_area_name()}; {where_txt}; tolerance "
+                    f"{boundary_tolerance_m:g} m): wrong CRS, wrong place or wrong --area?")))
                 bad = True
         if bad or site_id is None:
             continue

@@ -288,10 +288,13 @@ def _load(path: str | os.PathLike, kind: str, layer: str | None = None, encoding
 
 
 def _boundary(boundary: Any, crs: Any, encoding: str | None = None):
-    from ..datasets import load_boundary
-
     if boundary is None:
-        gdf = load_boundary()
+        from ..area import get_area
+
+        area = get_area()
+        if not area.clips:
+            return None
+        gdf = area.boundary
     elif hasattr(boundary, "geometry"):
         gdf = boundary
     else:
@@ -445,6 +448,8 @@ def run_design(
         lc = _open_landcover(landcover, chunks, work, notes, projected=True)
         lc_tags = _tags(landcover)
         bnd = _boundary(boundary, lc.rio.crs, encoding)
+        if bnd is None:
+            raise InputError("plots need an area to lie in: give --boundary, or an --area other than none")
         roads = None
         where = "inside the district"
         if near_roads is not None:
