@@ -209,6 +209,10 @@ def run_carbon(
         raise ConfigError("valuation needs an alternate land cover (--alt)")
 
     table = resolve_density_table(densities)
+    if mc:  # refused before any raster is read
+        from .uncertainty import check_iterations
+
+        check_iterations(mc, n_classes=len(table), n_dates=2 if alt else 1, n_transitions=len(table) ** 2 if alt else 0)
     # recognised by file name, codes and CRS (ESA WorldCover, CLCD, GlobeLand30); --scheme overrides
     lc_src = landcover_source(lc_files)
     scheme = lc_src.choose_scheme(scheme, user_table=densities is not None)

@@ -125,6 +125,10 @@ def run_carbon_polygons(
     check_outputs(inputs=[landuse, alt, zones, densities if isinstance(densities, (str, os.PathLike)) else None],
                   dirs={"--out": out_dir})
     table = resolve_density_table(densities)
+    if mc:  # refused before any polygon is read
+        from .uncertainty import check_iterations
+
+        check_iterations(mc, n_classes=len(table), n_dates=2 if alt else 1, n_transitions=len(table) ** 2 if alt else 0)
     names = {int(k): str(v) for k, v in table["name"].items()} if "name" in table.columns else {}
 
     def _load(path):

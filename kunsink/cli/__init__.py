@@ -202,6 +202,16 @@ def _restore_signal_handlers(old: dict[int, object]) -> None:
             pass
 
 
+def _ignore_signals() -> None:
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            signal.signal(sig, signal.SIG_IGN)
+        except (ValueError, OSError):  # pragma: no cover
+            pass
+
+
 def _stop_workers() -> None:
     """After an interrupt: let running dask tasks finish their GDAL call, drop queued ones, then
     remove this process's staging, so that nothing writes into a folder being deleted."""
@@ -258,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
             quiet.show()
     except (Interrupted, KeyboardInterrupt) as exc:
         interrupted = True
+        _ignore_signals()  # a second Ctrl-C must not break the cleanup
         _stop_workers()
         code = exc.exit_code if isinstance(exc, Interrupted) else 130
         typer.echo(f"kunsink: error: interrupted ({'SIGTERM' if code == 143 else 'SIGINT'}); "
@@ -294,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
                        "(rerun with --debug for the traceback)", err=True)
             code = 1
     finally:
+        if code not in (0,) and not interrupted:
+            _stop_workers()  # a failed run may leave dask tasks inside GDAL: let them finish before exit
         _restore_signal_handlers(old_handlers)
     if argv is None:
         if interrupted:

@@ -826,10 +826,13 @@ def run_model(
     kind = normalise_kind(model)
     specs = parse_predictors(predictors)
     rs_table = _root_shoot(root_shoot)
-    if not 0 < carbon_fraction <= 1:
-        raise ConfigError(f"carbon fraction must be in (0, 1]; got {carbon_fraction}")
-    if n_trees < 10:
-        raise ConfigError(f"a random forest needs at least 10 trees; got {n_trees}")
+    from ..checks import check_int, check_number
+
+    check_number(carbon_fraction, "--carbon-fraction", lo=0, hi=1, lo_open=True)
+    check_int(n_trees, "--trees", lo=10, hi=5000)  # beyond a few thousand trees a forest gains nothing
+    check_int(folds, "--folds", lo=2, hi=100)
+    if block_m is not None:
+        check_number(block_m, "--block-m", lo=1, hi=1e6)
     map_cls = parse_classes(map_classes) if isinstance(map_classes, str) else map_classes
     _guard(out_dir, plots, predictors, landcover, root_shoot, boundary)
     out_dir = Path(out_dir)
