@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -345,6 +346,22 @@ class _Batch:
     build: Any  # callable(indices) -> list of LineString (None where the way cannot be built)
 
 
+class _IdSet:
+    """Membership of OSM ids: positive ids in pyosmium's compact ``IdSet``, negative ones in a Python set."""
+
+    def __init__(self, bits: Any, ids: Any) -> None:
+        self.bits = bits
+        self.neg: set[int] = set()
+        for i in ids:
+            if i > 0:
+                bits.set(i)
+            else:
+                self.neg.add(i)
+
+    def __contains__(self, i: int) -> bool:
+        return i in self.bits if i > 0 else i in self.neg
+
+
 class _PyosmiumSource:
     """An OSM file read with pyosmium, node locations in a ``sparse_file_array`` index on disk."""
 
@@ -358,6 +375,10 @@ class _PyosmiumSource:
 
     def close(self) -> None:
         self.store = None
+
+    def id_set(self, ids: Any) -> Any:
+        """A compact set of ids (pyosmium's ``IdSet``, bits in blocks; negative ids, as in editor files, apart)."""
+        return _IdSet(self.osmium.index.IdSet(), ids)
 
     def relations(self, ids: Any = None):
         """Multipolygon relations tagged as green space or residential land: (id, tags, [(way id, role)])."""
@@ -446,6 +467,10 @@ class _XmlSource:
 
     def close(self) -> None:
         self.table = None
+
+    @staticmethod
+    def id_set(ids: Any) -> Any:
+        return set(ids)
 
     def _iter(self, kinds: tuple[str, ...]):
         """Top-level elements of the given kinds, each cleared once handled (so is the document root).
@@ -560,16 +585,16 @@ def _read_clipped(src: Any, region: _Region) -> tuple[list[dict], list[dict], di
     Kept lines and polygons are then tested against the area polygon grown by the margin.
     """
     # 1. candidate relations: member way → relation index (arrays, a few bytes per member)
-    rel_ids: list[int] = []
-    mem_way: list[int] = []
-    mem_rel: list[int] = []
+    rel_ids = array("q")
+    mem_way = array("q")
+    mem_rel = array("q")
     for rid, _tags, members in src.relations():
         k = len(rel_ids)
         rel_ids.append(rid)
         for ref, _role in members:
             mem_way.append(ref)
             mem_rel.append(k)
-    members = set(mem_way)
+    members = src.id_set(mem_way)
 
     def want(wid: int, tags: Any) -> bool:
         if "highway" in tags or _area_candidate(tags):
@@ -588,7 +613,7 @@ def _read_clipped(src: Any, region: _Region) -> tuple[list[dict], list[dict], di
         if len(b.bounds):
             extent = [min(extent[0], b.bounds[:, 0].min()), min(extent[1], b.bounds[:, 1].min()),
                       max(extent[2], b.bounds[:, 2].max()), max(extent[3], b.bounds[:, 3].max())]
-        if members:
+        if len(mem_way):
             is_mem = np.fromiter((i in members for i in b.ids), dtype=bool, count=len(b.ids))
             mb_ids.append(ids[is_mem])
             mb_bounds.append(b.bounds[is_mem])
