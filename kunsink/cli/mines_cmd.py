@@ -63,6 +63,11 @@ def _load(registry: Path, as_of: Optional[dt.date] = None, wait: float = 10.0):
     connect(registry, wait_s=wait, on_migrate=_say).close()  # report a migration, if any, before reading
     data = load_registry(registry, as_of=as_of, wait_s=wait)
     _warn_unverified(registry, wait)
+    from ..mines.registry import within_area
+
+    data, note = within_area(data)  # a city registry reported for one district (--area)
+    if note:
+        _say(note)
     return data
 
 
