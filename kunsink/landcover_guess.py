@@ -1,16 +1,18 @@
-"""Guess which land-cover class scheme a set of raster codes belongs to."""
+"""Guess which land-cover class scheme a set of raster codes belongs to.
+
+The code lists are :data:`kunsink.sources.PRODUCTS`'s, where land-cover files are recognised by file
+name, codes and CRS together; this module answers from the codes alone (``kunsink layers check``).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
+from .sources import PRODUCTS
+
 __all__ = ["SCHEME_CODES", "guess_scheme"]
 
-SCHEME_CODES: dict[str, set[int]] = {
-    "CLCD": {1, 2, 3, 4, 5, 6, 7, 8, 9},
-    "ESA WorldCover": {10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 100},
-    "GlobeLand30": {10, 20, 30, 40, 50, 60, 70, 80, 90, 100},
-}
+SCHEME_CODES: dict[str, set[int]] = {name: set(codes) for name, (_, codes) in PRODUCTS.items()}
 
 
 def guess_scheme(codes: np.ndarray) -> str:
