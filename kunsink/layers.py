@@ -122,6 +122,52 @@ def _rename_aliases(gdf, schema: LayerSchema, report: LayerReport):
     return gdf
 
 
+_TRUE = {"true", "t", "yes", "y", "1", "是", "对", "有", "开放", "公园"}
+_FALSE = {"false", "f", "no", "n", "0", "否", "不", "无", "不开放", "非公园"}
+
+
+def _enforce_types(gdf, schema: LayerSchema, report: LayerReport):
+    """Declared field types enforced: numbers parsed (blanks kept as missing), booleans read from
+    true/false, 是/否, 1/0; a value that is none of these is a problem naming the field and feature."""
+    import pandas as pd
+
+    for spec in schema.fields:
+        if spec.name not in gdf.columns or spec.dtype == "str":
+            continue
+        col = gdf[spec.name]
+        text = col.astype("string").str.strip()
+        blank = col.isna() | (text == "") | text.isna()
+        if spec.dtype in ("int", "float"):
+            num = pd.to_numeric(text.where(~blank), errors="coerce")
+            bad = ~blank & num.isna()
+            if spec.dtype == "int":
+                bad |= ~blank & num.notna() & (num != num.round())
+            if bad.any():
+                i = int(np.flatnonzero(bad.to_numpy())[0])
+                report.problems.append(f"field {spec.name} ({spec.description}) must hold "
+                                       f"{'whole numbers' if spec.dtype == 'int' else 'numbers'}: feature {i + 1} "
+                                       f"has {col.iloc[i]!r} ({int(bad.sum())} such value(s))")
+                return gdf
+            gdf = gdf.copy()
+            gdf[spec.name] = num.astype("Int64") if spec.dtype == "int" else num.astype(float)
+        elif spec.dtype == "bool":
+            if col.dtype == bool:
+                continue
+            low = text.str.lower()
+            val = pd.Series(pd.NA, index=col.index, dtype="boolean")
+            val[low.isin(_TRUE)] = True
+            val[low.isin(_FALSE)] = False
+            bad = ~blank & val.isna()
+            if bad.any():
+                i = int(np.flatnonzero(bad.to_numpy())[0])
+                report.problems.append(f"field {spec.name} ({spec.description}) must be yes/no (true/false, 是/否, "
+                                       f"1/0): feature {i + 1} has {col.iloc[i]!r}")
+                return gdf
+            gdf = gdf.copy()
+            gdf[spec.name] = val
+    return gdf
+
+
 def _check_geometry(gdf, schema: LayerSchema, report: LayerReport):
     geoms = gdf.geometry.values
     null = shapely.is_missing(geoms) | shapely.is_empty(geoms)
@@ -281,6 +327,9 @@ def validate_vector(
     gdf = _rename_aliases(gdf, schema, report)
     if report.problems:
         return gdf, report
+    gdf = _enforce_types(gdf, schema, report)
+    if report.problems:
+        return gdf, report
     if schema.kind == "residential" and "population" in gdf.columns:
         from .checks import bad_numbers
 
@@ -323,14 +372,8 @@ def validate_vector(
             return gdf, report
         margin = schema.clip_margin_m
         if margin is not None:
-            keep = shapely.dwithin(work.geometry.values, area, margin) if margin > 0 else \
-                shapely.intersects(work.geometry.values, area)
-            dropped = int((~keep).sum())
-            reach = f"within {margin:,.0f} m of" if margin > 0 else "meeting"
-            report.info["clipped"] = f"kept {int(keep.sum())} of {len(work)} feature(s) {reach} {where}" + \
-                (f"; {dropped} outside dropped" if dropped else "")
-            if dropped:
-                work = work[keep].copy()
+            work, note = clip_features_to_area(work, margin, what="clipped", reference=reference)
+            report.info["clipped"] = note.split(": ", 1)[1]
         elif (~near).any():
             report.warnings.append(f"{int((~near).sum())} of {len(work)} feature(s) lie more than "
                                    f"{OUTSIDE_TOLERANCE_M:.0f} m outside {where}")
@@ -482,26 +525,45 @@ def _read_all_blocks(ds: Any, want_codes: bool) -> np.ndarray:
     return np.array(sorted(others), dtype=np.int64)
 
 
-_KIND_LAYER_NAMES = {
-    "boundary": ("boundary", "district", "边界", "行政区"),
-    "landcover": ("landcover", "landuse", "dltb", "DLTB", "地类图斑"),
-    "greenspace": ("greenspace", "parks", "green", "绿地", "公园"),
-    "residential": ("residential", "neighbourhoods", "居住区", "小区"),
-    "network": ("network", "roads", "streets", "道路"),
-    "mine_sites": ("mine_sites", "mines", "矿山"),
-    "plots": ("plots", "样地"),
+#: Layer names looked for in a multi-layer GeoPackage or File Geodatabase, per kind or role (case-insensitive).
+LAYER_NAMES: dict[str, tuple[str, ...]] = {
+    "boundary": ("boundary", "district", "边界", "行政区", "行政边界"),
+    "landcover": ("landcover", "landuse", "dltb", "地类图斑"),
+    "greenspace": ("greenspace", "green_space", "parks", "green", "绿地", "公园", "公园绿地"),
+    "residential": ("residential", "residential_areas", "neighbourhoods", "居住区", "小区", "居住用地"),
+    "network": ("network", "roads", "streets", "road", "walk", "道路", "路网"),
+    "mine_sites": ("mine_sites", "sites", "mines", "矿山"),
+    "plots": ("plots", "plot", "样地"),
+    "entrances": ("park_entrances", "entrances", "出入口", "公园出入口"),
+    "barriers": ("barriers", "barrier", "river", "railway", "障碍"),
+    "candidates": ("candidates", "sites", "候选地块"),
+    "built_up": ("built_up", "builtup", "建成区"),
+    "zones": ("zones", "zone", "分区"),
 }
 
 
-def pick_layer(path: str | os.PathLike, kind: str, layer: str | None = None) -> str | None:
-    """The layer to read from a multi-layer file: the one given, else the one named after the kind.
+def pick_layer(path: str | os.PathLike, kind: str, layer: str | None = None, *, option: str = "--layer"
+               ) -> str | None:
+    """The layer to read from a multi-layer file: the one given, else the one named after the kind or role.
+
+    The one place where kunsink chooses a layer: every command and the Python API come here.
+
+    Parameters
+    ----------
+    path : path
+        A GeoPackage, File Geodatabase, or any single-layer file (returned ``layer`` unchanged).
+    kind : str
+        A layer kind (:data:`kunsink.schemas.LAYER_KINDS`) or role (``entrances``, ``barriers``,
+        ``candidates``, ``built_up``, ``zones``); see :data:`LAYER_NAMES`.
+    option : str
+        The option that names the layer, for the message.
 
     Raises
     ------
     InputError
         A multi-layer file with no layer named after the kind (the message lists the layers).
     """
-    if layer is not None or Path(path).suffix.lower() not in (".gpkg", ".gdb") or not Path(path).exists():
+    if layer is not None or Path(path).suffix.lower() not in (".gpkg", ".gdb", ".sqlite") or not Path(path).exists():
         return layer
     import pyogrio
 
@@ -511,12 +573,32 @@ def pick_layer(path: str | os.PathLike, kind: str, layer: str | None = None) -> 
         return None  # read_vector reports an unreadable file
     if len(names) <= 1:
         return None
-    key = get_schema(kind).kind
-    for candidate in _KIND_LAYER_NAMES.get(key, (key,)):
-        if candidate in names:
-            return candidate
-    raise InputError(f"{Path(path).name} holds {len(names)} layers ({', '.join(names[:12])}); "
-                     f"say which with --layer")
+    key = kind if kind in LAYER_NAMES else get_schema(kind).kind
+    lower = {n.lower(): n for n in names}
+    for candidate in LAYER_NAMES.get(key, (key,)):
+        if candidate.lower() in lower:
+            return lower[candidate.lower()]
+    raise InputError(f"{Path(path).name} holds {len(names)} layers ({', '.join(names[:12])}); say which is the "
+                     f"{key.replace('_', ' ')} layer with {option} NAME")
+
+
+def clip_features_to_area(gdf, margin_m: float | None, *, what: str = "layer", reference=None):
+    """Features that meet the study area (within ``margin_m`` metres of it); the rest are dropped.
+
+    Returns ``(gdf, note)``; the note says how many were kept (None when nothing is clipped:
+    ``margin_m`` None, or the area ``none``).
+    """
+    district = _district(reference)
+    if district is None or margin_m is None or len(gdf) == 0:
+        return gdf, None
+    area = shapely.union_all(district.to_crs(gdf.crs).geometry.values)
+    geoms = gdf.geometry.values
+    keep = shapely.dwithin(geoms, area, margin_m) if margin_m > 0 else shapely.intersects(geoms, area)
+    dropped = int((~keep).sum())
+    reach = f"within {margin_m:,.0f} m of" if margin_m > 0 else "meeting"
+    note = f"{what}: kept {int(keep.sum())} of {len(gdf)} feature(s) {reach} {_area_name(reference)}" + \
+        (f"; {dropped} outside dropped" if dropped else "")
+    return (gdf[keep].copy() if dropped else gdf), note
 
 
 def check_layer(path: str | os.PathLike, kind: str, *, assume_crs: str | None = None, encoding: str | None = None,

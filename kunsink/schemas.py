@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["FieldSpec", "LayerSchema", "SCHEMAS", "LAYER_KINDS", "get_schema"]
+__all__ = ["FieldSpec", "LayerSchema", "SCHEMAS", "LAYER_KINDS", "MINE_FIELD_ALIASES", "get_schema"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,31 @@ class LayerSchema:
     #: Clip to the study area: keep features within this many metres of it (0: features that meet it;
     #: None: never clipped). Parks, paths and barriers just outside still serve residents inside.
     clip_margin_m: float | None = 0.0
+
+
+#: Column names of mine-registry files (sites, status updates, surveys) → canonical name. The one
+#: alias list for mine layers: the ``mine_sites`` schema below and the registry's readers use it.
+MINE_FIELD_ALIASES: dict[str, tuple[str, ...]] = {
+    "site_id": ("site_id", "siteid", "编号", "图斑编号", "矿山编号", "地块编号", "id", "bh"),
+    "name": ("name", "名称", "地块名称", "矿山名称", "mc"),
+    "treatment_type": ("treatment_type", "treat_type", "treatment", "method", "治理方式", "治理措施", "修复方式",
+                       "治理模式"),
+    "planned_year": ("planned_year", "plan_year", "planned_ye", "treatment_year", "year", "计划年份", "治理年份",
+                     "年份"),
+    "responsible_unit": ("responsible_unit", "resp_unit", "responsibl", "unit", "责任单位", "实施单位", "负责单位"),
+    "restored_class": ("restored_class", "restored_c", "target_class", "restored_lucode", "恢复地类", "目标地类"),
+    "status": ("status", "状态", "治理状态", "进度"),
+    "status_date": ("status_date", "status_dat", "status_on", "event_date", "date", "日期", "状态日期", "时间"),
+    "survey_date": ("survey_date", "survey_dat", "surveyed_on", "调查日期", "监测日期"),
+    "veg_cover_pct": ("veg_cover_pct", "veg_cover_", "veg_cover", "cover_pct", "cover", "植被覆盖度", "覆盖度",
+                      "植被覆盖率"),
+    "ndvi_mean": ("ndvi_mean", "ndvi"),
+    "treated_area_m2": ("treated_area_m2", "treated_ar", "treated_m2", "治理面积", "已治理面积"),
+    "photo_ref": ("photo_ref", "photo", "photo_id", "image", "照片", "照片编号"),
+    "recorded_by": ("recorded_by", "recorded_b", "recorder", "by", "记录人", "填报人", "录入人"),
+    "note": ("note", "notes", "remark", "备注", "说明"),
+    "source": ("source", "来源", "数据来源"),
+}
 
 
 _NAME = FieldSpec("name", "str", aliases=("名称", "NAME", "Name", "mc", "MC", "district_name"), description="display name")
@@ -92,9 +117,15 @@ SCHEMAS: dict[str, LayerSchema] = {
         "polygon",
         "legacy mine parcels to treat and restore",
         (
-            FieldSpec("site_id", "str", True, ("编号", "图斑编号", "矿山编号", "id", "ID", "bh"), "parcel id"),
-            _NAME,
-            FieldSpec("treatment_year", "int", False, ("治理年份", "年份", "year"), "planned treatment year"),
+            FieldSpec("site_id", "str", True, MINE_FIELD_ALIASES["site_id"][1:] + ("ID",), "parcel id"),
+            FieldSpec("name", "str", False, MINE_FIELD_ALIASES["name"][1:], "site name"),
+            FieldSpec("planned_year", "int", False, MINE_FIELD_ALIASES["planned_year"][1:],
+                      "planned treatment year (治理年份)"),
+            FieldSpec("treatment_type", "str", False, MINE_FIELD_ALIASES["treatment_type"][1:], "treatment"),
+            FieldSpec("responsible_unit", "str", False, MINE_FIELD_ALIASES["responsible_unit"][1:],
+                      "responsible unit"),
+            FieldSpec("restored_class", "int", False, MINE_FIELD_ALIASES["restored_class"][1:],
+                      "restored land-cover class (kunsink code)"),
         ),
     ),
     "plots": LayerSchema(

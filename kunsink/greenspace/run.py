@@ -45,16 +45,9 @@ __all__ = [
     "write_siting",
 ]
 
-_LAYER_NAMES = {
-    "residential": ("residential", "residential_areas", "neighbourhoods", "居住区", "小区", "居住用地"),
-    "greenspace": ("greenspace", "green_space", "parks", "green", "绿地", "公园", "公园绿地"),
-    "network": ("network", "roads", "streets", "walk", "道路", "路网"),
-    "entrances": ("park_entrances", "entrances", "出入口", "公园出入口"),
-    "barriers": ("barriers", "barrier", "river", "railway", "障碍"),
-    "candidates": ("candidates", "sites", "候选地块"),
-    "built_up": ("built_up", "builtup", "建成区"),
-    "boundary": ("boundary", "district", "行政边界"),
-}
+#: Layers without a schema kind are clipped too: entrances and barriers just outside still matter.
+_CLIP_MARGIN_M = {"entrances": 3000.0, "barriers": 3000.0, "candidates": 0.0}
+
 _KIND = {"residential": "residential", "greenspace": "greenspace", "network": "network", "entrances": None,
          "barriers": None, "candidates": None, "built_up": "boundary", "boundary": "boundary"}
 
@@ -121,25 +114,6 @@ def parse_population_total(value: str | float | int | None) -> float | None:
     return out
 
 
-def _pick_layer(path: Path, role: str, layer: str | None) -> str | None:
-    if layer is not None or path.suffix.lower() not in (".gpkg", ".sqlite"):
-        return layer
-    import pyogrio
-
-    try:
-        names = [str(n) for n, _ in pyogrio.list_layers(path)]
-    except Exception:
-        return None
-    if len(names) <= 1:
-        return None
-    for want in _LAYER_NAMES.get(role, ()):
-        for n in names:
-            if n.lower() == want.lower():
-                return n
-    raise InputError(f"{path.name} holds {len(names)} layers ({', '.join(names[:8])}); say which is the {role} "
-                     f"layer with --{role.replace('_', '-')}-layer NAME")
-
-
 def _zero_area(gdf: Any, what: str, id_cols: tuple[str, ...]) -> None:
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
@@ -157,7 +131,7 @@ def _load(src: Any, role: str, notes: list[str], *, layer: str | None = None, en
     """One input layer in the working CRS, validated; ``src`` is a path or a GeoDataFrame."""
     from ..config import get_working_crs
     from ..io import read_vector
-    from ..layers import validate_vector
+    from ..layers import clip_features_to_area, pick_layer, validate_vector
 
     if src is None:
         return None
@@ -165,7 +139,8 @@ def _load(src: Any, role: str, notes: list[str], *, layer: str | None = None, en
         gdf, name = src, role
     else:
         p = Path(src)
-        gdf = read_vector(p, layer=_pick_layer(p, role, layer) if p.exists() else layer, encoding=encoding)
+        gdf = read_vector(p, layer=pick_layer(p, role, layer, option=f"--{role.replace('_', '-')}-layer"),
+                          encoding=encoding)
         name = p.name
     if role in ("residential", "greenspace"):
         _zero_area(gdf, f"{name} ({role})", ("gs_id", "res_id", "名称", "name", "id"))
@@ -183,6 +158,11 @@ def _load(src: Any, role: str, notes: list[str], *, layer: str | None = None, en
             if role != "candidates":
                 notes.append(f"{role} reprojected from {gdf.crs.to_string()} to {work.to_string()}")
             gdf = gdf.to_crs(work)
+        gdf, note = clip_features_to_area(gdf, _CLIP_MARGIN_M.get(role), what=role, reference=reference)
+        if note:
+            notes.append(note)
+        if len(gdf) == 0:
+            raise LayerError(f"{name}: no {role} feature lies in the study area")
         return gdf
     clean, report = validate_vector(gdf, kind, assume_crs=assume_crs, reference=reference, path=str(name))
     report.raise_if_unusable()

@@ -64,27 +64,9 @@ _STATUS_ALIASES: dict[str, str] = {
 }
 
 #: canonical field → accepted names (matched case-insensitively after trimming).
-FIELD_ALIASES: dict[str, tuple[str, ...]] = {
-    "site_id": ("site_id", "siteid", "编号", "图斑编号", "矿山编号", "地块编号", "id", "bh"),
-    "name": ("name", "名称", "地块名称", "矿山名称", "mc"),
-    "treatment_type": ("treatment_type", "treat_type", "treatment", "method", "治理方式", "治理措施", "修复方式",
-                       "治理模式"),
-    "planned_year": ("planned_year", "plan_year", "planned_ye", "treatment_year", "year", "计划年份", "治理年份",
-                     "年份"),
-    "responsible_unit": ("responsible_unit", "resp_unit", "responsibl", "unit", "责任单位", "实施单位", "负责单位"),
-    "restored_class": ("restored_class", "restored_c", "target_class", "restored_lucode", "恢复地类", "目标地类"),
-    "status": ("status", "状态", "治理状态", "进度"),
-    "status_date": ("status_date", "status_dat", "status_on", "event_date", "date", "日期", "状态日期", "时间"),
-    "survey_date": ("survey_date", "survey_dat", "surveyed_on", "调查日期", "监测日期"),
-    "veg_cover_pct": ("veg_cover_pct", "veg_cover_", "veg_cover", "cover_pct", "cover", "植被覆盖度", "覆盖度",
-                      "植被覆盖率"),
-    "ndvi_mean": ("ndvi_mean", "ndvi"),
-    "treated_area_m2": ("treated_area_m2", "treated_ar", "treated_m2", "治理面积", "已治理面积"),
-    "photo_ref": ("photo_ref", "photo", "photo_id", "image", "照片", "照片编号"),
-    "recorded_by": ("recorded_by", "recorded_b", "recorder", "by", "记录人", "填报人", "录入人"),
-    "note": ("note", "notes", "remark", "备注", "说明"),
-    "source": ("source", "来源", "数据来源"),
-}
+# The field aliases live with the layer schemas (one list for every reader of mine layers).
+from ..schemas import MINE_FIELD_ALIASES as FIELD_ALIASES  # noqa: E402
+
 #: Names a Shapefile truncates to the same 10 characters from two fields: never guessed.
 AMBIGUOUS_FIELDS: dict[str, str] = {
     "treatment_": "treatment_type or treatment_year cut to 10 characters by the Shapefile format; rename it to "

@@ -296,7 +296,6 @@ def _pick_gpkg_layer(path: Path) -> str | None:
     if _is_registry(path):
         raise InputError(f"{path.name} is a mine registry; to copy its sites into another registry, "
                          "export them first (kunsink mines export … --out sites.gpkg) or give --layer mine_sites")
-    for preferred in ("mine_sites", "sites"):
-        if preferred in layers:
-            return preferred
-    raise InputError(f"{path.name} has {len(layers)} layers ({', '.join(layers[:6])}); choose one with --layer")
+    from ..layers import pick_layer
+
+    return pick_layer(path, "mine_sites")

@@ -257,34 +257,10 @@ def _open_predictors(specs: Mapping[str, Path], like, workdir: Path, chunks: int
     return out, info, like
 
 
-_LAYER_NAMES = {"plots": ("plots", "plot", "样地"), "network": ("network", "roads", "road", "道路"),
-                "boundary": ("boundary", "district", "边界")}
-
-
-def _pick_layer(path: str | os.PathLike, kind: str, layer: str | None) -> str | None:
-    """The layer to read: the one given, the only one, or the one named after the kind."""
-    if layer is not None or Path(path).suffix.lower() not in (".gpkg",):
-        return layer
-    import pyogrio
-
-    try:
-        names = [str(n) for n, _ in pyogrio.list_layers(path)]
-    except Exception:
-        return None
-    if len(names) <= 1:
-        return None
-    for want in _LAYER_NAMES.get(kind, (kind,)):
-        for n in names:
-            if n.lower() == want:
-                return n
-    raise InputError(f"{Path(path).name} holds {len(names)} layers ({', '.join(names[:8])}); say which one holds the "
-                     f"{kind} (--layer)")
-
-
 def _load(path: str | os.PathLike, kind: str, layer: str | None = None, encoding: str | None = None):
     from ..layers import load_layer
 
-    return load_layer(path, kind, encoding=encoding, layer=_pick_layer(path, kind, layer))
+    return load_layer(path, kind, encoding=encoding, layer=layer)
 
 
 def _boundary(boundary: Any, crs: Any, encoding: str | None = None):
