@@ -21,6 +21,7 @@ code   class         中文
 Schemes: ``clcd``, ``worldcover`` (ESA WorldCover 10 m), ``globeland30``, ``sandiao``
 (China's Third National Land Survey, GB/T 21010-2017 codes incl. the 三调 wetland class),
 ``custom`` (a reclass table) and ``none`` (raster values are the table's lucodes, as in InVEST).
+Which scheme a downloaded file uses is recognised from its name, codes and CRS by :mod:`kunsink.sources`.
 """
 
 from __future__ import annotations

@@ -53,6 +53,7 @@ __all__ = [
     "crs_kind",
     "landcover_files",
     "read_tiles",
+    "check_mosaic",
     "recognise",
     "landcover_source",
     "write_mosaic_vrt",
@@ -69,8 +70,6 @@ PRODUCTS: dict[str, tuple[str, frozenset[int]]] = {
     GLOBELAND30: ("globeland30", frozenset({10, 20, 30, 40, 50, 60, 70, 80, 90, 100})),
 }
 _SCHEME_PRODUCT = {v[0]: k for k, v in PRODUCTS.items()}
-#: kunsink's own classes: the CLCD codes and 10 (mine spoil).
-_KUNSINK_CODES = frozenset(range(1, 11))
 
 _RASTER_SUFFIXES = (".tif", ".tiff")
 #: Windows up to this many pixels are read whole for the codes; larger ones are sampled.
@@ -499,10 +498,8 @@ def recognise(files: Sequence[Path], label: Path | None = None, area=None, *,
             src.ambiguous = (f"{src.label.name}: {_codes_text(codes)} fit both ESA WorldCover and GlobeLand30 and "
                              f"neither the file name nor the CRS ({src.crs_label}) decides: give --scheme worldcover "
                              "or --scheme globeland30")
-    elif not fits and set(codes) <= _KUNSINK_CODES:
-        product = None  # kunsink's own classes (CLCD + 10 mine spoil): the default scheme reads them
     else:
-        product = None
+        product = None  # e.g. kunsink's own classes (CLCD + 10 mine spoil), which the default scheme reads
     if name_product and codes and name_product not in fits:
         actual = product or ("no known product" if not fits else " or ".join(fits))
         src.notes.append(f"the file name says {name_product} but the {_codes_text(codes)} are {actual}'s: "

@@ -24,7 +24,7 @@ from kunsink.cli import main
 from kunsink.errors import ConfigError, InputError, RasterError
 from kunsink.landcover import scheme_mapping
 from kunsink.sources import (CLCD, GLOBELAND30, WORLDCOVER, check_mosaic, crs_kind, landcover_files,
-                             landcover_source, name_hint, products_for_codes, read_tiles, recognise,
+                             landcover_source, name_hint, products_for_codes, read_tiles,
                              write_mosaic_vrt)
 
 POOLS = ["c_above", "c_below", "c_soil", "c_dead"]
