@@ -162,6 +162,7 @@ def warp_to_working_crs(path: str | os.PathLike, workdir: str | os.PathLike, chu
                      src_nodata=nodata, nodata=nodata)
     out = open_raster(vrt, chunks)
     out.attrs["path"] = str(p)
+    out.attrs["tags"] = raster_tags(p)  # the source's tags (source=synthetic …), not the VRT's
     warnings.warn(f"{p.name} is in a geographic CRS: reprojected to {get_working_crs().to_string()} at "
                   f"{res_m:g} m ({resampling}) so that pixel areas are in m²", stacklevel=2)
     return out
