@@ -24,6 +24,7 @@ check the result with ``kunsink layers check``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from array import array
@@ -256,7 +257,7 @@ def _read_xml(p: Path) -> tuple[list[dict], list[dict]]:
 _KEEP_TAGS = tuple(dict.fromkeys(_LINE_TAGS + ("leisure", "landuse", "natural", "access", "source", "type")))
 _AREA_KEYS = ("leisure", "landuse", "natural")
 #: Ways whose geometry is built and tested together (bounds the memory of a pass).
-_BATCH = 20_000
+_BATCH = 4_096
 
 
 def _area_candidate(tags: Any) -> bool:
@@ -346,6 +347,25 @@ class _Batch:
     build: Any  # callable(indices) -> list of LineString (None where the way cannot be built)
 
 
+#: libosmium's reader queues (blocks read ahead and decoded ahead; 20 each by default) fill up on a large
+#: file and would hold tens of MB more than a short queue, at no gain in speed for a Python consumer.
+_QUEUE_ENV = {"OSMIUM_MAX_INPUT_QUEUE_SIZE": "4", "OSMIUM_MAX_OSMDATA_QUEUE_SIZE": "4"}
+
+
+@contextlib.contextmanager
+def _short_queues():
+    """Create pyosmium readers with short queues inside this block (unless the user set their own sizes);
+    libosmium reads the sizes when a reader is created."""
+    set_here = [k for k in _QUEUE_ENV if k not in os.environ]
+    for k in set_here:
+        os.environ[k] = _QUEUE_ENV[k]
+    try:
+        yield
+    finally:
+        for k in set_here:
+            os.environ.pop(k, None)
+
+
 class _IdSet:
     """Membership of OSM ids: positive ids in pyosmium's compact ``IdSet``, negative ones in a Python set."""
 
@@ -388,7 +408,9 @@ class _PyosmiumSource:
             f = osmium.filter.IdFilter(ids)
             f.enable_for(osmium.osm.RELATION)
             filters.append(f)
-        with osmium.io.Reader(self.path, osmium.osm.RELATION) as rd:
+        with _short_queues():
+            reader = osmium.io.Reader(self.path, osmium.osm.RELATION)
+        with reader as rd:
             for r in osmium.OsmFileIterator(rd, *filters):
                 get = r.tags.get
                 if get("type") != "multipolygon":
@@ -423,7 +445,9 @@ class _PyosmiumSource:
         wids: list[int] = []
         tags_l: list[dict[str, str]] = []
         hexes: list[str] = []
-        with osmium.io.Reader(self.path, entities) as rd:
+        with _short_queues():
+            reader = osmium.io.Reader(self.path, entities)
+        with reader as rd:
             for w in osmium.OsmFileIterator(rd, *handlers):
                 self.read += 1
                 if want is not None and not want(w.id, w.tags):
