@@ -250,6 +250,10 @@ def clip_to_area(arr, area=None, *, what: str | None = None):
         raise RasterError(f"{name} does not overlap the study area ({area.name}); wrong file, wrong CRS label "
                           "or wrong --area?")
     sub = arr.isel(y=slice(r0, r1), x=slice(c0, c1))
+    # regular chunks again from the window's corner, so that rasters warped onto this grid (opened with
+    # the same chunk size) line up chunk for chunk
+    size_y, size_x = arr.data.chunksize
+    sub = sub.chunk({"y": size_y, "x": size_x})
     nodata = arr.attrs.get("nodata")
     kind = np.dtype(arr.dtype).kind
     note = ""

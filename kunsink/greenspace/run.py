@@ -219,6 +219,7 @@ def load_greenspace_inputs(
 
         from_osm = read_osm(osm, engine=osm_engine)
         notes.append(f"walking network read from {Path(osm).name} ({len(from_osm['network'])} ways with a highway tag)")
+        notes += list(from_osm.get("notes", []))
         if network is None:
             network = from_osm["network"]
         if greenspace is None:
