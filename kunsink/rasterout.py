@@ -28,10 +28,11 @@ class _WindowWriter:
         self.path = str(path)
         self.reopen = reopen
         self._ds = None
+        self._closed = False
         self._lock = threading.Lock()
 
     def __getstate__(self):
-        return {"path": self.path, "reopen": True, "_ds": None}
+        return {"path": self.path, "reopen": True, "_ds": None, "_closed": False}
 
     def __setstate__(self, state):
         self.__dict__.update(state)
@@ -48,14 +49,19 @@ class _WindowWriter:
                 ds.write(np.asarray(value), 1, window=window)
             return
         with self._lock:
+            if self._closed:
+                raise RuntimeError(f"{self.path} was closed: the computation was abandoned")
             if self._ds is None:
                 self._ds = rasterio.open(self.path, "r+")
             self._ds.write(np.asarray(value), 1, window=window)
 
     def close(self) -> None:
-        if self._ds is not None:
-            self._ds.close()
-            self._ds = None
+        """Close the file; waits for a write in progress (never closes under a writing thread)."""
+        with self._lock:
+            self._closed = True
+            if self._ds is not None:
+                self._ds.close()
+                self._ds = None
 
 
 #: Intermediate files above this many bytes (uncompressed) are ZSTD-compressed to spare disk space;
@@ -129,6 +135,12 @@ def store_geotiffs(arrays: dict[str, da.Array], like, out_dir: Path, tags: dict[
             stored = da.store(sources, writers, lock=False, compute=False, optimize_graph=False)
             results = dask.compute(stored, *extra)
             extra_out = tuple(results[1:])
+    except BaseException:
+        # abandoned (an error in a chunk, Ctrl-C): let running tasks leave GDAL before the files close
+        from .workers import drain_dask_threads
+
+        drain_dask_threads()
+        raise
     finally:
         for w in writers:
             w.close()

@@ -5,6 +5,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+# property tests are deterministic: the same examples on every run (CI included)
+from hypothesis import settings as _hyp_settings  # noqa: E402
+
+_hyp_settings.register_profile("kunsink", derandomize=True, deadline=None)
+_hyp_settings.load_profile("kunsink")
+
 
 # --- kunsink.maps fixtures ---
 import numpy as np  # noqa: E402

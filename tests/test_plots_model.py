@@ -288,7 +288,7 @@ def _shift_west(g):
     (lambda g: g.drop(columns=["agb_t_ha"]), [], "no above-ground biomass column"),
     (lambda g: g.assign(agb_t_ha=[-1.0] + list(g["agb_t_ha"][1:])), [], "no valid above-ground biomass"),
     (lambda g: pd.concat([g, g.assign(survey_year=2025)]), ["--year", "2019"], "no plots were surveyed in 2019"),
-    (lambda g: g, ["--folds", "1"], "at least 2 folds"),
+    (lambda g: g, ["--folds", "1"], "--folds must be ≥ 2"),
     (lambda g: g, ["--block-m", "50000"], "only 1 block(s)"),
 ])
 def test_bad_inputs_are_refused(scene, tmp_path, capsys, mutate, extra, words):

@@ -213,27 +213,12 @@ def _ignore_signals() -> None:
 
 
 def _stop_workers() -> None:
-    """After an interrupt: let running dask tasks finish their GDAL call, drop queued ones, then
-    remove this process's staging, so that nothing writes into a folder being deleted."""
-    import sys as _sys
-
+    """After an interrupt or a failure: let running dask tasks finish their GDAL call, drop queued ones,
+    then remove this process's staging, so that nothing writes into a folder being deleted."""
     from ..io import remove_live_staging
+    from ..workers import drain_dask_threads
 
-    threaded = _sys.modules.get("dask.threaded")
-    if threaded is not None:
-        pools = [getattr(threaded, "default_pool", None)]
-        for per_thread in list(getattr(threaded, "pools", {}).values()):
-            pools.extend(per_thread.values())
-        for pool in pools:
-            if pool is not None:
-                try:
-                    pool.shutdown(wait=True, cancel_futures=True)
-                except Exception:  # pragma: no cover
-                    pass
-        if hasattr(threaded, "default_pool"):
-            threaded.default_pool = None
-        if hasattr(threaded, "pools"):
-            threaded.pools.clear()
+    drain_dask_threads()
     remove_live_staging()
 
 

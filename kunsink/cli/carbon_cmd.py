@@ -81,6 +81,10 @@ def register(app: typer.Typer) -> None:
                                     alt_pool_rasters=_pools(alt_pool), chunks=chunks, scheduler=scheduler,
                                     overviews=overviews, cog=cog, **common)
         s = result.summary
+        if s.get("study_area"):
+            a = s["study_area"]
+            typer.echo(f"study area: {a['name']}" + (f" ({a['area_km2']:,.1f} km²)" if a.get("area_km2") else "")
+                       + f", working CRS {a['crs']}")
         typer.echo(f"baseline stock: {s['total_mgc']:,.0f} Mg C ({s['total_tco2e']:,.0f} t CO2e) over {s['area_ha']:,.0f} ha")
         if "ci95_low_mgc" in s:
             typer.echo(f"  95 % interval (Monte Carlo, {mc} draws): {s['ci95_low_mgc']:,.0f} – {s['ci95_high_mgc']:,.0f} Mg C")

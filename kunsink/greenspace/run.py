@@ -300,6 +300,15 @@ def write_coverage(result: Any, out_dir: str | os.PathLike, data_source: str) ->
     return [out_dir / n for n in ("coverage.gpkg", "coverage.csv", "summary.json")]
 
 
+def _where(summary: dict[str, Any]) -> None:
+    """Every summary states its study area and CRS."""
+    from ..area import get_area
+    from ..config import get_working_crs
+
+    summary["study_area"] = get_area().to_dict()
+    summary["crs"] = get_working_crs().to_string()
+
+
 def _paths(*values: Any) -> list[Any]:
     """The file inputs among ``values`` (GeoDataFrames and profile ids are skipped)."""
     return [v for v in values if isinstance(v, (str, os.PathLike)) and v is not None]
@@ -397,6 +406,7 @@ def run_coverage(
                               population_total=total, require_population=require_population, cell_m=cell_m,
                               entrance_max_m=entrance_max_m, node_crossings=node_crossings)
     result.summary["notes"] = notes + result.summary["notes"]
+    _where(result.summary)
     source = _source_flag(data["residential"], data["greenspace"], data["network"], data["entrances"])
     files = write_coverage(result, out_dir, source)
     return GreenspaceRun(result, result.summary, files)
@@ -498,6 +508,7 @@ def run_indicators(
                                 population_total=parse_population_total(population_total), landcover=lc,
                                 built_up=bu, district=district if lc is not None else None)
     result.summary["notes"] = notes + result.summary["notes"]
+    _where(result.summary)
     lc_tags = {}
     if landcover is not None and not hasattr(landcover, "rio"):
         from ..rasters import raster_tags
@@ -585,6 +596,7 @@ def run_siting(
     result = choose_sites(cov, k, rule=r.id, mode=mode, candidates=cand, site_area_m2=site_area_m2, landcover=lc,
                           method=method, time_limit_s=time_limit_s)
     result.summary["notes"] = notes + cov.summary["notes"] + result.summary["notes"]
+    _where(result.summary)
     source = _source_flag(data["residential"], data["greenspace"], data["network"])
     files = write_siting(result, cov, out_dir, source)
     return GreenspaceRun(result, result.summary, files, cov)

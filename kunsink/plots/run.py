@@ -22,6 +22,7 @@ import pandas as pd
 
 from .._version import __version__
 from ..errors import ConfigError, InputError, RasterError, user_errors
+from ..area import get_area
 from ..io import drop_staging, new_staging
 from ..landcover import CLASS_NAMES_ZH, KUNSINK_CLASSES
 from .allometry import CARBON_FRACTION, read_root_shoot, root_shoot_table
@@ -459,11 +460,12 @@ def run_design(
             if not gpx_ok:
                 notes.append("GPX waypoints could not be written by this GDAL; use plots.gpkg or the field sheet")
             bnd_name = (str(boundary) if isinstance(boundary, (str, os.PathLike)) else
-                        "given" if boundary is not None else "Kundulun District (AMap 2025 outline)")
+                        "given" if boundary is not None else f"study area {get_area().name} ({get_area().source})")
             meta = {"kunsink": __version__, "landcover": str(landcover), "boundary": bnd_name,
                     "near_roads": str(near_roads) if near_roads else None, "max_road_m": max_road_m,
                     **design.params, "allocation_table": design.allocation.to_dict("records"),
-                    "n_plots": len(plots), "data_source": src, "notes": notes + design.notes}
+                    "n_plots": len(plots), "data_source": src, "notes": notes + design.notes,
+                    "study_area": get_area().to_dict(), "crs": str(lc.rio.crs)}
             _write_json(tmp / "design.json", meta)
             if write_map:
                 from ..maps import save_map
@@ -935,6 +937,7 @@ def run_model(
                 bnd = _boundary(boundary, gdf.crs) if boundary is not False else None
                 save_map(biomass_map(tmp, plots_cv, bnd), tmp / "biomass_map.html")
             summary["notes"] = notes
+            summary["study_area"] = get_area().to_dict()
             _write_json(tmp / "summary.json", summary)
             names = sorted(p.name for p in tmp.iterdir())
         files = [out_dir / nm for nm in names]
@@ -1025,6 +1028,7 @@ def run_predict(
             summary["extrapolation"] = msgs
             summary["by_class"] = by_class.to_dict("records")
             summary["notes"] = notes
+            summary["study_area"] = get_area().to_dict()
             _write_csv(by_class, tmp / "biomass_by_class.csv")
             _write_json(tmp / "summary.json", summary)
             from ..maps import save_map
