@@ -111,7 +111,6 @@ def run_carbon_polygons(
     Outputs in ``out_dir``: ``stocks.gpkg`` (baseline polygons with their stocks), ``summary.json``,
     ``summary.csv``, ``classes.csv`` and, with zones, ``zones.csv``.
     """
-    from ..crs import to_working_crs
     from ..io import atomic_dir, read_vector, write_vector
     from .run import CarbonResult, _mc_summary, _pool_areas, _summarise, _valuation, _write_tables
     from .densities import resolve_density_table
@@ -132,27 +131,35 @@ def run_carbon_polygons(
     names = {int(k): str(v) for k, v in table["name"].items()} if "name" in table.columns else {}
 
     def _load(path):
-        from ..layers import clip_polygons_to_area, pick_layer
+        """The one way in (:func:`kunsink.layers.validate_vector`: layer, aliases, CRS, geometry repairs,
+        the study area), then cut exactly at the area's edge."""
+        from ..layers import clip_polygons_to_area, pick_layer, validate_vector
+        from ..schemas import get_schema
 
         gdf = read_vector(path, layer=pick_layer(path, "landcover", layer), encoding=encoding)
         if gdf.empty:
             raise InputError(f"{Path(path).name} has no polygons")
         if not set(gdf.geom_type.unique()) <= {"Polygon", "MultiPolygon"}:
             raise LayerError(f"{Path(path).name}: land-use layers need polygons; found {sorted(set(gdf.geom_type))}")
-        gdf = to_working_crs(gdf)
-        bad = ~gdf.geometry.is_valid
-        if bad.any():
-            import shapely
-
-            gdf.loc[bad, gdf.geometry.name] = shapely.make_valid(gdf.geometry.values[bad])
-        gdf, note = clip_polygons_to_area(gdf, what=Path(path).name)
+        if code_field:
+            if code_field not in gdf.columns:
+                raise LayerError(f"code field {code_field!r} not in {Path(path).name}; it has: "
+                                 f"{', '.join(str(c) for c in gdf.columns if c != gdf.geometry.name)}")
+            gdf = gdf.rename(columns={code_field: "code"}) if code_field != "code" else gdf
+        clean, report = validate_vector(gdf, "landcover", path=str(path))
+        report.raise_if_unusable()
+        for original in gdf.columns:  # keep the survey's own column (DLBM …) beside the canonical one
+            if original not in clean.columns and original in get_schema("landcover").fields[0].aliases:
+                clean[original] = clean["code"]
+        notes.extend(f"{Path(path).name}: {r}" for r in report.repairs + report.warnings)
+        clean, note = clip_polygons_to_area(clean, what=Path(path).name)
         if note:
             notes.append(note)
-        return gdf
+        return clean
 
     notes: list[str] = []
     lu = _load(landuse)
-    cls = polygon_classes(lu, code_field, scheme)
+    cls = polygon_classes(lu, None, scheme)
     mapping = None
     check_codes(cls, table, mapping)
     zones_gdf = None
@@ -172,7 +179,7 @@ def run_carbon_polygons(
     stats_alt = None
     if alt is not None:
         lu_alt = _load(alt)
-        cls_alt = polygon_classes(lu_alt, code_field, scheme)
+        cls_alt = polygon_classes(lu_alt, None, scheme)
         check_codes(cls_alt, table, mapping)
         stats_alt, _ = polygon_class_stats(lu_alt, cls_alt, zones_gdf, zone_field)
     per_bas = pool_totals(stats, table, mapping)
