@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import platform
 import shutil
 import subprocess
@@ -35,6 +34,9 @@ CRS = "EPSG:4546"  # CGCS2000 / 3-degree GK CM 111E (Kundulun)
 CX, CY = 386_000.0, 4_501_000.0  # inside 昆都仑区
 AREA_HALF = 1_250.0  # a 2.5 km × 2.5 km study area
 RULES = ("green_300", "park_500")
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import machine  # noqa: E402
 
 
 def make_extracts(folder: Path, km: float, step: float) -> dict:
@@ -211,18 +213,6 @@ def _growth(lines: list[str]) -> tuple[float, float]:
             a, f = line.split()[1:3]
             return int(a) / 1024, int(f) / 1024
     return float("nan"), float("nan")
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}"
 
 
 def versions() -> str:

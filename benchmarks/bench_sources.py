@@ -34,6 +34,9 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import machine  # noqa: E402
+
 
 def write_preclipped(tile: Path, dst: Path, district: str = "昆都仑区", margin: int = 4) -> tuple[int, int]:
     """The tile's window over ``district`` (``margin`` pixels wider), written as its own GeoTIFF."""
@@ -70,18 +73,6 @@ def run_child(landcover: Path, out: Path) -> dict:
     s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     return {"wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "total_mgc": s["total_mgc"],
             "area_ha": s["area_ha"], "scheme": s["scheme"], "note": s["notes"][0], "stdout": stdout}
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} cores"
 
 
 def versions() -> str:

@@ -7,7 +7,6 @@ This is the I/O edge of :mod:`kunsink.carbon`; the arithmetic lives in :mod:`.st
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from dataclasses import dataclass, field

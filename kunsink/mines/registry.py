@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
 import getpass
 import os
 import sqlite3

@@ -8,7 +8,6 @@ notebooks call these.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import warnings
