@@ -284,8 +284,7 @@ def _from_file(spec: Any, forced: CRS | None, *, layer: str | None, encoding: st
     if isinstance(spec, gpd.GeoDataFrame):
         gdf, name, source = spec, str(spec.attrs.get("path", "given polygons")), "given polygons"
     else:
-        from .io import read_vector
-        from .layers import pick_layer
+        from .io import pick_layer, read_vector
 
         p = Path(spec)
         if not p.exists():

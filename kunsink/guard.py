@@ -27,8 +27,10 @@ from pathlib import Path
 
 from .errors import OutputError
 
-__all__ = ["check_outputs", "check_output_dir", "check_output_file", "KUNSINK_HTML_MARK", "GPKG_MARK", "written_by_kunsink"]
+__all__ = ["OUTPUT_MARKER", "check_outputs", "check_output_dir", "check_output_file", "KUNSINK_HTML_MARK", "GPKG_MARK", "written_by_kunsink"]
 
+#: Written into every output folder kunsink makes, so that a later run may replace that folder.
+OUTPUT_MARKER = ".kunsink-output"
 #: Written into every HTML page kunsink makes (a ``<meta name="generator">`` tag).
 KUNSINK_HTML_MARK = '<meta name="generator" content="kunsink"'
 #: Dataset metadata of every GeoPackage kunsink writes as a file output.
@@ -147,8 +149,6 @@ def check_output_dir(path: str | os.PathLike, inputs: Iterable[str | os.PathLike
     OutputError
         See the module's rules.
     """
-    from .io import OUTPUT_MARKER
-
     out = _real(path)
     ins = _resolve_inputs(inputs)
     if out == out.parent:

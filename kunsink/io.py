@@ -37,6 +37,8 @@ __all__ = [
     "write_raster",
     "vector_driver",
     "is_raster_path",
+    "pick_layer",
+    "LAYER_NAMES",
 ]
 
 VECTOR_SUFFIXES = {".gpkg": "GPKG", ".shp": "ESRI Shapefile", ".geojson": "GeoJSON", ".json": "GeoJSON",
@@ -213,8 +215,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         _LIVE.discard(tmp_path)
 
 
-#: Written into every output folder kunsink makes, so that a later run may replace that folder.
-OUTPUT_MARKER = ".kunsink-output"
+from .guard import OUTPUT_MARKER, check_output_dir  # noqa: E402  (the one output check; guard imports nothing here)
 
 
 @contextlib.contextmanager
@@ -226,8 +227,6 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     replacement is a rename, so ``path`` is never seen half-filled: an empty folder is renamed
     over (POSIX), a folder kunsink wrote is moved aside, the new one renamed in, the old removed.
     """
-    from .guard import check_output_dir
-
     target = check_output_dir(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     reclaim_stale(target.parent)
@@ -358,6 +357,68 @@ def read_vector(path: str | os.PathLike, layer: str | int | None = None, encodin
     gdf.attrs["encoding"] = chosen or info.get("encoding")
     gdf.attrs["path"] = str(p)
     return gdf
+
+
+#: Layer names looked for in a multi-layer GeoPackage or File Geodatabase, per kind or role (case-insensitive).
+LAYER_NAMES: dict[str, tuple[str, ...]] = {
+    "boundary": ("boundary", "district", "边界", "行政区", "行政边界"),
+    "landcover": ("landcover", "landuse", "dltb", "地类图斑"),
+    "greenspace": ("greenspace", "green_space", "parks", "green", "绿地", "公园", "公园绿地"),
+    "residential": ("residential", "residential_areas", "neighbourhoods", "居住区", "小区", "居住用地"),
+    "network": ("network", "roads", "streets", "road", "walk", "道路", "路网"),
+    "mine_sites": ("mine_sites", "sites", "mines", "矿山"),
+    "plots": ("plots", "plot", "样地"),
+    "entrances": ("park_entrances", "entrances", "出入口", "公园出入口"),
+    "barriers": ("barriers", "barrier", "river", "railway", "障碍"),
+    "candidates": ("candidates", "sites", "候选地块"),
+    "built_up": ("built_up", "builtup", "建成区"),
+    "zones": ("zones", "zone", "分区"),
+}
+
+
+def pick_layer(path: str | os.PathLike, kind: str, layer: str | None = None, *, option: str = "--layer"
+               ) -> str | None:
+    """The layer to read from a multi-layer file: the one given, else the one named after the kind or role.
+
+    The one place where kunsink chooses a layer: every command and the Python API come here.
+
+    Parameters
+    ----------
+    path : path
+        A GeoPackage, File Geodatabase, or any single-layer file (returned ``layer`` unchanged).
+    kind : str
+        A layer kind (:data:`kunsink.schemas.LAYER_KINDS`) or role (``entrances``, ``barriers``,
+        ``candidates``, ``built_up``, ``zones``); see :data:`LAYER_NAMES`.
+    option : str
+        The option that names the layer, for the message.
+
+    Raises
+    ------
+    InputError
+        A multi-layer file with no layer named after the kind (the message lists the layers).
+    """
+    if layer is not None or Path(path).suffix.lower() not in (".gpkg", ".gdb", ".sqlite") or not Path(path).exists():
+        return layer
+    import pyogrio
+
+    try:
+        names = [str(n) for n, _ in pyogrio.list_layers(path)]
+    except Exception:
+        return None  # read_vector reports an unreadable file
+    if len(names) <= 1:
+        return None
+    if kind in LAYER_NAMES:
+        key = kind
+    else:
+        from .schemas import get_schema
+
+        key = get_schema(kind).kind
+    lower = {n.lower(): n for n in names}
+    for candidate in LAYER_NAMES.get(key, (key,)):
+        if candidate.lower() in lower:
+            return lower[candidate.lower()]
+    raise InputError(f"{Path(path).name} holds {len(names)} layers ({', '.join(names[:12])}); say which is the "
+                     f"{key.replace('_', ' ')} layer with {option} NAME")
 
 
 def write_vector(gdf: Any, path: str | os.PathLike, layer: str | None = None, **kwargs: Any) -> Path:

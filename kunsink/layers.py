@@ -25,7 +25,7 @@ import numpy as np
 import shapely
 
 from .errors import CRSError, InputError, KunsinkError, LayerError, RasterError
-from .io import is_raster_path, read_vector
+from .io import LAYER_NAMES, is_raster_path, pick_layer, read_vector  # noqa: F401  (re-exported)
 from .schemas import LayerSchema, get_schema
 
 __all__ = [
@@ -523,63 +523,6 @@ def _read_all_blocks(ds: Any, want_codes: bool) -> np.ndarray:
     if seen is not None:
         return np.flatnonzero(seen)
     return np.array(sorted(others), dtype=np.int64)
-
-
-#: Layer names looked for in a multi-layer GeoPackage or File Geodatabase, per kind or role (case-insensitive).
-LAYER_NAMES: dict[str, tuple[str, ...]] = {
-    "boundary": ("boundary", "district", "边界", "行政区", "行政边界"),
-    "landcover": ("landcover", "landuse", "dltb", "地类图斑"),
-    "greenspace": ("greenspace", "green_space", "parks", "green", "绿地", "公园", "公园绿地"),
-    "residential": ("residential", "residential_areas", "neighbourhoods", "居住区", "小区", "居住用地"),
-    "network": ("network", "roads", "streets", "road", "walk", "道路", "路网"),
-    "mine_sites": ("mine_sites", "sites", "mines", "矿山"),
-    "plots": ("plots", "plot", "样地"),
-    "entrances": ("park_entrances", "entrances", "出入口", "公园出入口"),
-    "barriers": ("barriers", "barrier", "river", "railway", "障碍"),
-    "candidates": ("candidates", "sites", "候选地块"),
-    "built_up": ("built_up", "builtup", "建成区"),
-    "zones": ("zones", "zone", "分区"),
-}
-
-
-def pick_layer(path: str | os.PathLike, kind: str, layer: str | None = None, *, option: str = "--layer"
-               ) -> str | None:
-    """The layer to read from a multi-layer file: the one given, else the one named after the kind or role.
-
-    The one place where kunsink chooses a layer: every command and the Python API come here.
-
-    Parameters
-    ----------
-    path : path
-        A GeoPackage, File Geodatabase, or any single-layer file (returned ``layer`` unchanged).
-    kind : str
-        A layer kind (:data:`kunsink.schemas.LAYER_KINDS`) or role (``entrances``, ``barriers``,
-        ``candidates``, ``built_up``, ``zones``); see :data:`LAYER_NAMES`.
-    option : str
-        The option that names the layer, for the message.
-
-    Raises
-    ------
-    InputError
-        A multi-layer file with no layer named after the kind (the message lists the layers).
-    """
-    if layer is not None or Path(path).suffix.lower() not in (".gpkg", ".gdb", ".sqlite") or not Path(path).exists():
-        return layer
-    import pyogrio
-
-    try:
-        names = [str(n) for n, _ in pyogrio.list_layers(path)]
-    except Exception:
-        return None  # read_vector reports an unreadable file
-    if len(names) <= 1:
-        return None
-    key = kind if kind in LAYER_NAMES else get_schema(kind).kind
-    lower = {n.lower(): n for n in names}
-    for candidate in LAYER_NAMES.get(key, (key,)):
-        if candidate.lower() in lower:
-            return lower[candidate.lower()]
-    raise InputError(f"{Path(path).name} holds {len(names)} layers ({', '.join(names[:12])}); say which is the "
-                     f"{key.replace('_', ' ')} layer with {option} NAME")
 
 
 def clip_features_to_area(gdf, margin_m: float | None, *, what: str = "layer", reference=None):

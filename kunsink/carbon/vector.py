@@ -133,7 +133,8 @@ def run_carbon_polygons(
     def _load(path):
         """The one way in (:func:`kunsink.layers.validate_vector`: layer, aliases, CRS, geometry repairs,
         the study area), then cut exactly at the area's edge."""
-        from ..layers import clip_polygons_to_area, pick_layer, validate_vector
+        from ..io import pick_layer
+        from ..layers import clip_polygons_to_area, validate_vector
         from ..schemas import get_schema
 
         gdf = read_vector(path, layer=pick_layer(path, "landcover", layer), encoding=encoding)

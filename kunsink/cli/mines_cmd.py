@@ -73,7 +73,7 @@ def _load(registry: Path, as_of: Optional[dt.date] = None, wait: float = 10.0):
 
 def _warn_unverified(registry: Path, wait: float) -> None:
     """One warning line on stderr if the registry fails verification; the command still reports."""
-    from ..mines.integrity import verify_registry
+    from ..mines.registry import verify_registry
 
     rep = verify_registry(registry, wait_s=wait)
     if rep.problems:
@@ -325,7 +325,7 @@ def verify(
 ) -> None:
     """Recompute the registry's hash chain: rows, settings or triggers changed outside kunsink are named."""
     from ..mines.errors import IntegrityError
-    from ..mines.integrity import verify_registry
+    from ..mines.registry import verify_registry
 
     rep = verify_registry(registry, wait_s=_wait(wait))
     for note in rep.notes:

@@ -130,8 +130,8 @@ def _load(src: Any, role: str, notes: list[str], *, layer: str | None = None, en
           assume_crs: str | None = None, reference: Any = None) -> Any:
     """One input layer in the working CRS, validated; ``src`` is a path or a GeoDataFrame."""
     from ..config import get_working_crs
-    from ..io import read_vector
-    from ..layers import clip_features_to_area, pick_layer, validate_vector
+    from ..io import pick_layer, read_vector
+    from ..layers import clip_features_to_area, validate_vector
 
     if src is None:
         return None

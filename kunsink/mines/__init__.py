@@ -8,7 +8,8 @@ prices the stock difference spoil → restored class with the carbon module's de
 """
 
 from .errors import ImportRefused, IntegrityError, RegistryBusyError, RegistryError
-from .integrity import IntegrityReport, verify_registry
+from .integrity import IntegrityReport
+from .registry import verify_registry
 from .model import STATUS_LABELS, STATUSES, Problem
 from .progress import ProgressReport, current_status, progress_report
 from .readers import read_import_file, table_from_frame

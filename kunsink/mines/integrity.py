@@ -16,7 +16,7 @@ never refused by them. The chain catches both:
 * ``mines_chain`` is append-only (triggers) and written in the same transaction as the rows
   it covers.
 
-:func:`verify_registry` recomputes everything and names each problem: a row changed (table,
+:func:`kunsink.mines.registry.verify_registry` recomputes everything and names each problem: a row changed (table,
 row id, site id), a row missing, a row no chain entry covers (added outside kunsink), a chain
 entry edited, a setting changed (which key), an append-only trigger dropped or altered, the
 ``mine_sites`` view redefined.
@@ -57,7 +57,6 @@ __all__ = [
     "row_canonical",
     "chain_canonical",
     "verify",
-    "verify_registry",
 ]
 
 #: The table of chain entries.
@@ -378,49 +377,3 @@ def verify(conn: sqlite3.Connection) -> IntegrityReport:
         rep.notes.append(f"chained since the {origin}: the chain vouches for rows recorded before it only from then on")
     _check_schema(conn, problems)
     return rep
-
-
-def verify_registry(path: str | os.PathLike, *, wait_s: float = 10.0) -> IntegrityReport:
-    """Verify a registry file without changing it (no migration; a read snapshot only).
-
-    Parameters
-    ----------
-    path : path
-        The registry GeoPackage.
-    wait_s : float
-        How long to wait for a writer to finish, seconds.
-
-    Returns
-    -------
-    IntegrityReport
-
-    Raises
-    ------
-    RegistryError
-        Not a registry, a schema from a newer kunsink, or a schema before the chain (1).
-    """
-    from .registry import _meta, _open, _read_snapshot
-    from .schema import SCHEMA_VERSION
-
-    p = Path(path)
-    conn = _open(p, wait_s)
-    try:
-        with _read_snapshot(conn, p):
-            meta = _meta(conn, p)
-            try:
-                version = int(meta.get("schema_version", ""))
-            except ValueError:
-                version = None
-            if version is not None and version > SCHEMA_VERSION:
-                raise RegistryError(f"{p.name} has schema version {version}, written by a newer kunsink; upgrade "
-                                    "kunsink to verify it")
-            if version is not None and version < 2:
-                raise RegistryError(f"{p.name} has schema version {version}, which has no hash chain; any other "
-                                    f"mines command (e.g. kunsink mines status {p}) migrates it, keeping a backup "
-                                    "copy, and chains its rows — then verify again")
-            rep = verify(conn)
-            if version is None:
-                rep.problems.insert(0, f"mines_meta: schema_version is {meta.get('schema_version')!r}, not a number")
-            return rep
-    finally:
-        conn.close()

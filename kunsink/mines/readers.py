@@ -296,6 +296,6 @@ def _pick_gpkg_layer(path: Path) -> str | None:
     if _is_registry(path):
         raise InputError(f"{path.name} is a mine registry; to copy its sites into another registry, "
                          "export them first (kunsink mines export … --out sites.gpkg) or give --layer mine_sites")
-    from ..layers import pick_layer
+    from ..io import pick_layer
 
     return pick_layer(path, "mine_sites")

@@ -40,7 +40,7 @@ import pandas as pd
 from .._version import __version__
 from ..errors import InputError
 from .errors import ImportRefused, RegistryBusyError, RegistryError
-from .integrity import chain_import, has_chain, record_meta
+from .integrity import IntegrityReport, chain_import, has_chain, record_meta
 from .gpkg import APPLICATION_ID, GPKG_USER_VERSION, create_core_tables, decode_geometry, encode_geometry, register_srs
 from .model import STATUS_RANK, STATUSES, RegistryState, SiteRecord, StatusEvent, Survey
 from .progress import active_events, status_dates
@@ -57,6 +57,7 @@ __all__ = [
     "read_state",
     "registry_info",
     "import_file",
+    "verify_registry",
     "import_table",
     "load_registry",
     "site_history",
@@ -807,3 +808,48 @@ def site_history(data: RegistryData, site_id: str) -> pd.DataFrame:
     order = {"site registered": 0, "site revised": 0, "status": 1, "survey": 2}
     out["_o"] = out["what"].map(order)
     return out.sort_values(["date", "_o", "recorded_at"], kind="stable").drop(columns="_o").reset_index(drop=True)
+
+
+def verify_registry(path: str | os.PathLike, *, wait_s: float = 10.0) -> IntegrityReport:
+    """Verify a registry file without changing it (no migration; a read snapshot only).
+
+    Parameters
+    ----------
+    path : path
+        The registry GeoPackage.
+    wait_s : float
+        How long to wait for a writer to finish, seconds.
+
+    Returns
+    -------
+    IntegrityReport
+
+    Raises
+    ------
+    RegistryError
+        Not a registry, a schema from a newer kunsink, or a schema before the chain (1).
+    """
+    from .integrity import verify
+
+    p = Path(path)
+    conn = _open(p, wait_s)
+    try:
+        with _read_snapshot(conn, p):
+            meta = _meta(conn, p)
+            try:
+                version = int(meta.get("schema_version", ""))
+            except ValueError:
+                version = None
+            if version is not None and version > SCHEMA_VERSION:
+                raise RegistryError(f"{p.name} has schema version {version}, written by a newer kunsink; upgrade "
+                                    "kunsink to verify it")
+            if version is not None and version < 2:
+                raise RegistryError(f"{p.name} has schema version {version}, which has no hash chain; any other "
+                                    f"mines command (e.g. kunsink mines status {p}) migrates it, keeping a backup "
+                                    "copy, and chains its rows — then verify again")
+            rep = verify(conn)
+            if version is None:
+                rep.problems.insert(0, f"mines_meta: schema_version is {meta.get('schema_version')!r}, not a number")
+            return rep
+    finally:
+        conn.close()
