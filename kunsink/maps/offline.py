@@ -103,7 +103,7 @@ def _refuse_jquery_users(element: Element) -> None:
 
     label = type(element).__name__
     if isinstance(element, folium.Popup):
-        raise OfflineError(f"folium.Popup needs jQuery, which offline maps do not load; pass popup_fields to "
+        raise OfflineError("folium.Popup needs jQuery, which offline maps do not load; pass popup_fields to "
                            "kunsink.maps.add_vector_layer instead")
     if isinstance(element, folium.Icon):
         raise OfflineError("folium.Icon needs Font Awesome and awesome-markers from a CDN; use circle markers "

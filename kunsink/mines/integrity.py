@@ -36,13 +36,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import sqlite3
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from .errors import RegistryError
 
 __all__ = [
     "CHAIN_TABLE",
