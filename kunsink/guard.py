@@ -140,6 +140,28 @@ def _writable_parent(out: Path, what: str) -> None:
         raise OutputError(f"{what} {out}: cannot write in {parent} (permission denied)")
 
 
+def _not_written_by_kunsink(folder: Path, entries: list[str]) -> list[str]:
+    """Entries of an earlier output folder that its marker does not list (a user's notes, a registry)."""
+    try:
+        lines = (folder / OUTPUT_MARKER).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        lines = []
+    listed = {ln[2:] for ln in lines if ln.startswith("- ")}
+    if listed:
+        # a kunsink page put there later (``--map OUT/map.html``) and kunsink's own staging are no strangers
+        return sorted(e for e in entries if e != OUTPUT_MARKER and e not in listed
+                      and not e.startswith(".kunsink-staging.")
+                      and not (e.lower().endswith((".html", ".htm")) and written_by_kunsink(folder / e)))
+    # a marker of an earlier kunsink, without the list: still never replace a mine registry
+    return sorted(e for e in entries if (folder / e).is_file() and _is_registry(folder / e))
+
+
+def written_list(names: Iterable[str]) -> str:
+    """The marker's text: what kunsink wrote into an output folder, one ``- name`` a line."""
+    return ("written by kunsink; replaced on the next run as long as it holds only these:\n"
+            + "".join(f"- {n}\n" for n in sorted(names)))
+
+
 def check_output_dir(path: str | os.PathLike, inputs: Iterable[str | os.PathLike | None] = (), *,
                      what: str = "--out") -> Path:
     """Check an output folder before a run; return its resolved path.
@@ -166,6 +188,13 @@ def check_output_dir(path: str | os.PathLike, inputs: Iterable[str | os.PathLike
         if entries and OUTPUT_MARKER not in entries:
             raise OutputError(f"output folder {path} already holds files kunsink did not write; "
                               "give a new or empty folder")
+        if entries:
+            foreign = _not_written_by_kunsink(out, entries)
+            if foreign:
+                shown = ", ".join(foreign[:3]) + (" …" if len(foreign) > 3 else "")
+                raise OutputError(f"output folder {path} was written by kunsink but now also holds {shown}, which "
+                                  "kunsink did not write; the folder is replaced as a whole, so move them out or "
+                                  "give a new folder")
     _writable_parent(out, what)
     return out
 

@@ -235,7 +235,9 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     _LIVE.add(tmpdir)
     try:
         yield tmpdir
-        (tmpdir / OUTPUT_MARKER).write_text("written by kunsink; this folder is replaced on the next run\n")
+        from .guard import written_list
+
+        (tmpdir / OUTPUT_MARKER).write_text(written_list(p.name for p in tmpdir.iterdir()), encoding="utf-8")
         was_cwd = target.exists() and _is_cwd(target)
         if target.exists() and not any(target.iterdir()):
             try:

@@ -41,6 +41,8 @@ __all__ = [
     "scheme_mapping",
     "reclass_lut",
     "sandiao_to_class",
+    "normalise_sandiao",
+    "SANDIAO_CODES",
     "read_reclass_table",
 ]
 
@@ -78,17 +80,45 @@ _SANDIAO_PREFIX = {"00": 9, "01": 1, "02": 2, "03": 2, "04": 4, "05": 8, "06": 8
                    "10": 8, "11": 5, "12": 7}
 
 
-def sandiao_to_class(codes: pd.Series | list[str]) -> np.ndarray:
-    """Map 三调 land-use codes (GB/T 21010, e.g. ``"0301"``, ``"1108"``, ``"0602"``) to kunsink classes.
+#: Every land-use code a 三调 DLBM field may hold: GB/T 21010-2017 second-level classes and the survey's own
+#: merged classes (05H1 商业服务业设施用地, 08H1 机关团体新闻出版用地, 08H2 科教文卫用地, 1104A 养殖坑塘, 09
+#: 特殊用地 as one class), per the survey's working classification (第三次全国国土调查工作分类). A trailing
+#: ``K`` marks 可调整 land (e.g. 0201K orchard on cropland): classed by its current use.
+SANDIAO_CODES: frozenset[str] = frozenset(
+    ["0101", "0102", "0103", "0201", "0202", "0203", "0204", "0301", "0302", "0303", "0304", "0305", "0306", "0307",
+     "0401", "0402", "0403", "0404",
+     "0501", "0502", "0503", "0504", "0505", "0506", "0507", "0508", "05H1",
+     "0601", "0602", "0603", "0604", "0701", "0702",
+     "0801", "0802", "0803", "0804", "0805", "0806", "0807", "0808", "0809", "0810", "08H1", "08H2",
+     "09", "0901", "0902", "0903", "0904", "0905", "0906",
+     "1001", "1002", "1003", "1004", "1005", "1006", "1007", "1008", "1009",
+     "1101", "1102", "1103", "1104", "1104A", "1105", "1106", "1107", "1108", "1109", "1110",
+     "1201", "1202", "1203", "1204", "1205", "1206", "1207"])
 
-    Codes are read as text; a numeric column that lost its leading zero (``301``) is padded.
-    Unknown codes map to 0 (the caller reports them).
+
+def normalise_sandiao(codes: pd.Series | list[str]) -> pd.Series:
+    """三调 codes as text: stripped, a number that lost its leading zero padded (``301`` → ``0301``), the
+    可调整 mark ``K`` removed (``0301K`` → ``0301``), upper case (``05h1`` → ``05H1``)."""
+    s = pd.Series(codes).astype(str).str.strip().str.upper()
+    s = s.where(~s.str.fullmatch(r"\d+\.0+"), s.str.split(".").str[0])  # 301.0 from a numeric column
+    s = s.str.replace(r"K$", "", regex=True)
+    return s.where(~(s.str.fullmatch(r"\d+") & (s.str.len() % 2 == 1)), "0" + s)
+
+
+def sandiao_to_class(codes: pd.Series | list[str]) -> np.ndarray:
+    """Map 三调 land-use codes (GB/T 21010, e.g. ``"0301"``, ``"1108"``, ``"0602"``, ``"0201K"``) to kunsink classes.
+
+    Codes are read as text (see :func:`normalise_sandiao`). A code that is not one of
+    :data:`SANDIAO_CODES` maps to 0 (the caller reports it): never guessed from its first digits.
+
+    >>> sandiao_to_class(["0301", "0301K", 301, "1108", "0602", "05H1", "0000", "0199"]).tolist()
+    [2, 2, 2, 9, 10, 8, 0, 0]
     """
-    s = pd.Series(codes).astype(str).str.strip().str.split(".").str[0]
-    s = s.where(s.str.len() % 2 == 0, "0" + s)
+    s = normalise_sandiao(codes)
+    known = s.isin(SANDIAO_CODES)
     exact = s.str[:4].map(_SANDIAO_EXACT)
     prefix = s.str[:2].map(_SANDIAO_PREFIX)
-    return exact.fillna(prefix).fillna(0).astype("int64").to_numpy()
+    return exact.fillna(prefix).where(known, 0).fillna(0).astype("int64").to_numpy()
 
 
 def read_reclass_table(path: str | os.PathLike) -> dict[int, int]:

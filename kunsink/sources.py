@@ -529,8 +529,19 @@ def landcover_source(spec: str | os.PathLike | Sequence[str | os.PathLike], area
 
 # --- mosaics ---------------------------------------------------------------------------------------
 
+def _overlap_share(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    """Overlap of two extents as a share of the smaller one's area (0 for tiles that only touch)."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return float(w * h / smaller) if smaller > 0 else 0.0
+
+
 def check_mosaic(tiles: Sequence[TileInfo]) -> None:
-    """Refuse, in one line, tiles that cannot share one grid: CRS, pixel size, alignment, data type, nodata."""
+    """Refuse, in one line, tiles that cannot share one grid (CRS, pixel size, alignment, data type, nodata)
+    or that overlap over half of the smaller one (the same place twice, e.g. two years given as tiles)."""
     ref = tiles[0]
     rx, ry = ref.transform.a, ref.transform.e
     for t in tiles[1:]:
@@ -553,6 +564,13 @@ def check_mosaic(tiles: Sequence[TileInfo]) -> None:
         if abs(dx - round(dx)) > 1e-3 or abs(dy - round(dy)) > 1e-3:
             raise RasterError(f"land-cover tiles {a} and {b} are not on one pixel grid (offset by "
                               f"{dx - round(dx):+.3f}, {dy - round(dy):+.3f} px); align them first")
+    for i, t in enumerate(tiles):
+        for other in tiles[:i]:
+            share = _overlap_share(other.bounds, t.bounds)
+            if share >= 0.5:
+                raise RasterError(f"land-cover tiles {other.path.name} and {t.path.name} overlap over {share:.0%} of "
+                                  "the smaller one: a mosaic joins neighbouring tiles, and here one would hide the "
+                                  "other (two years of one place? give the second with --alt)")
 
 
 _GDAL_TYPES = {"uint8": "Byte", "int8": "Int8", "uint16": "UInt16", "int16": "Int16", "uint32": "UInt32",

@@ -232,3 +232,51 @@ def test_bare_group_prints_help(capsys):
 def test_version_exits_0(capsys):
     assert main(["--version"]) == 0
     assert capsys.readouterr().out.startswith("kunsink ")
+
+
+def test_an_earlier_output_folder_holding_a_users_files_is_refused(tmp_path):
+    out = tmp_path / "out"
+    with atomic_dir(out) as tmp:
+        (tmp / "summary.json").write_text("{}")
+    assert "- summary.json" in (out / OUTPUT_MARKER).read_text()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(OutputError, match="notes.txt"):
+        check_output_dir(out)
+    (out / "notes.txt").unlink()
+    (out / "map.html").write_text('<html><head>\n<meta name="generator" content="kunsink">\n</head></html>')
+    assert check_output_dir(out) == out.resolve()  # a kunsink page put there later is no stranger
+
+
+def test_a_registry_inside_an_old_output_folder_is_never_replaced(tmp_path):
+    out = tmp_path / "old"
+    out.mkdir()
+    (out / OUTPUT_MARKER).write_text("written by kunsink; this folder is replaced on the next run\n")  # no list
+    con = sqlite3.connect(out / "reg.gpkg")
+    con.execute("CREATE TABLE mines_meta (key TEXT, value TEXT)")
+    con.commit()
+    con.close()
+    with pytest.raises(OutputError, match="reg.gpkg"):
+        check_output_dir(out)
+
+
+def test_a_gbk_console_gets_one_line_not_a_crash(tmp_path):
+    env = {**os.environ, "PYTHONIOENCODING": "gbk"}
+    r = subprocess.run([sys.executable, "-m", "kunsink", "crs", "convert", str(tmp_path / "nope.geojson"),
+                        str(tmp_path / "o.gpkg"), "--from", "gcj02", "--to", "wgs84"],
+                       capture_output=True, env=env, timeout=120)
+    err = r.stderr.decode("gbk", errors="replace")
+    assert r.returncode == 2 and err.count("\n") == 1 and "kunsink: error:" in err
+
+
+def test_interrupt_while_starting_is_one_line(tmp_path):
+    import signal
+    import time
+
+    p = subprocess.Popen([sys.executable, "-m", "kunsink", "--help"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
+    time.sleep(0.15)  # inside the imports
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    if p.returncode == 0:  # the imports were already done: nothing to check on this machine
+        pytest.skip("started too fast to interrupt")
+    assert p.returncode == 130 and b"Traceback" not in err and err.decode().count("\n") == 1

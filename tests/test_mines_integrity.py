@@ -389,3 +389,24 @@ def test_history_shows_blanks_not_nan(tmp_path, capsys):
     assert code == 0 and err == ""
     assert "nan" not in out.lower() and "None" not in out
     assert "version 1: —, treatment not given, planned 2023, unit not given" in out
+
+
+@pytest.mark.parametrize("statements,words", [
+    (("DROP TRIGGER mine_status_events_no_update",
+      "UPDATE mine_status_events SET event_date = '2024-19-39' WHERE event_id = 1"), "event_date '2024-19-39'"),
+    (("DROP TRIGGER mine_surveys_no_update",
+      "UPDATE mine_surveys SET survey_date = '2024-00-00' WHERE survey_id = 1"), "survey_date '2024-00-00'"),
+    (("DROP TRIGGER mine_site_versions_no_update",
+      "UPDATE mine_site_versions SET planned_year = '二〇二三' WHERE fid = 1"), "planned_year '二〇二三'"),
+    (("DROP TRIGGER mine_site_versions_no_update",
+      "UPDATE mine_site_versions SET area_m2 = 'big' WHERE fid = 1"), "area_m2 'big'"),
+])
+@pytest.mark.parametrize("command", [["status"], ["history", "T-01"], ["export", "--out", "{tmp}/x.csv"]])
+def test_unreadable_recorded_values_are_one_line_errors(reg, tmp_path, capsys, statements, words, command):
+    _sql(reg, *statements)
+    before = reg.read_bytes()
+    args = [a.replace("{tmp}", str(tmp_path)) for a in command]
+    code, _, err = _cli(capsys, "mines", args[0], reg, *args[1:])
+    line = _one_error(code, err)
+    assert words in line and "altered outside kunsink" in line
+    assert reg.read_bytes() == before and not (tmp_path / "x.csv").exists()

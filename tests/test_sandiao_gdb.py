@@ -87,3 +87,21 @@ def test_gdb_layer_is_chosen_by_name_and_can_be_named(gdb, tmp_path, capsys):
     code = main(["carbon", "--landcover", str(path), "--layer", "XZQ", "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and err.startswith("kunsink: error:")
+
+
+def test_sandiao_codes_k_marks_and_unknown_codes():
+    from kunsink.landcover import sandiao_to_class
+
+    got = sandiao_to_class(["0301K", "0201K", "1104K", "1104A", "05H1", "09", 301, "0000", "0199", "12345"])
+    assert got.tolist() == [2, 2, 5, 5, 8, 8, 2, 0, 0, 0]  # K land by its current use; unknown codes never guessed
+
+
+def test_unknown_sandiao_code_is_refused_naming_it(tmp_path, capsys):
+    c = load_boundary("昆都仑区").geometry.iloc[0].representative_point()
+    p = tmp_path / "dltb.gpkg"
+    gpd.GeoDataFrame({"DLBM": ["0301", "0199"]}, geometry=[shapely.box(c.x, c.y, c.x + 50, c.y + 50),
+                                                          shapely.box(c.x + 50, c.y, c.x + 90, c.y + 50)],
+                     crs="EPSG:4546").to_file(p, layer="DLTB")
+    assert main(["carbon", "--landcover", str(p), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "0199" in err and err.count("\n") == 1 and not (tmp_path / "o").exists()

@@ -418,7 +418,8 @@ def test_mismatched_tiles_are_refused_in_one_line(tmp_path):
     cases = {"CRS": _tiny(tmp_path / "b.tif", CLCD_CODES, crs="EPSG:4545", origin=(600000, 4500000)),
              "pixel size": _tiny(tmp_path / "c.tif", CLCD_CODES, res=10, origin=(400000, 4500000)),
              "data type": _tiny(tmp_path / "d.tif", CLCD_CODES, dtype="uint16", origin=(400000, 4500000)),
-             "pixel grid": _tiny(tmp_path / "e.tif", CLCD_CODES, origin=(400005, 4500000))}
+             "pixel grid": _tiny(tmp_path / "e.tif", CLCD_CODES, origin=(400005, 4500000)),
+             "overlap over 100%": _tiny(tmp_path / "f_2025.tif", CLCD_CODES, origin=(400000, 4500000))}
     for what, other in cases.items():
         with pytest.raises(RasterError, match=what) as e:
             check_mosaic(read_tiles([a, other], codes=False))

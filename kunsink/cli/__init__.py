@@ -235,6 +235,11 @@ def main(argv: list[str] | None = None) -> int:
 
     # GDAL's block cache defaults to 5 % of RAM; cap it so chunked work keeps a bounded footprint
     os.environ.setdefault("GDAL_CACHEMAX", "256")
+    for stream in (sys.stdout, sys.stderr):  # a GBK console (Chinese Windows, PYTHONIOENCODING=gbk) cannot show
+        try:                                  # every character (², ≥, ·): show "?" rather than fail
+            stream.reconfigure(errors="replace")
+        except (AttributeError, ValueError, OSError):
+            pass
     args = list(sys.argv[1:] if argv is None else argv)
     first = next((i for i, a in enumerate(args) if not a.startswith("-")), len(args))
     debug = "--debug" in args[:first]  # a root option: only before the command

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import getpass
+import math
 import os
 import sqlite3
 import time
@@ -383,30 +384,71 @@ def _date(text: str | None) -> dt.date | None:
     return None if text is None else dt.date.fromisoformat(text)
 
 
+def _altered(table: str, row: Any, what: str, value: Any) -> RegistryError:
+    return RegistryError(f"{table} row {row}: {what} {value!r} cannot be read — the registry was altered outside "
+                         "kunsink (kunsink mines verify names what changed)")
+
+
+def _number(value: Any, table: str, row: Any, what: str, *, whole: bool = False) -> Any:
+    """A recorded number as int/float (None stays None); anything else was written outside kunsink."""
+    if value is None:
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        raise _altered(table, row, what, value) from None
+    if not math.isfinite(f) or (whole and f != int(f)):
+        raise _altered(table, row, what, value)
+    return int(f) if whole else f
+
+
+def _day(value: Any, table: str, row: Any, what: str) -> dt.date | None:
+    try:
+        return _date(value)
+    except (TypeError, ValueError):
+        raise _altered(table, row, what, value) from None
+
+
 def read_state(conn: sqlite3.Connection) -> RegistryState:
     """What the registry holds (latest site versions, every event and survey in recorded order).
 
     Raises
     ------
     RegistryError
-        The registry's CRS setting (``mines_meta`` ``srs_id``) is not an integer.
+        The registry's CRS setting (``mines_meta`` ``srs_id``) is not an integer, or a recorded date or
+        number cannot be read (only possible when the file was edited outside kunsink).
     """
     meta = dict(conn.execute("SELECT key, value FROM mines_meta").fetchall())
     state = RegistryState(srs_id=_meta_int(meta, "srs_id", "registry"))
     rows = conn.execute(
         "SELECT site_id, geom, area_m2, name, treatment_type, planned_year, responsible_unit, restored_class, source, "
-        "version, recorded_at, recorded_by, import_id FROM mine_site_versions v "
+        "version, recorded_at, recorded_by, import_id, fid FROM mine_site_versions v "
         "WHERE version = (SELECT MAX(version) FROM mine_site_versions w WHERE w.site_id = v.site_id) ORDER BY fid"
     ).fetchall()
+    t = "mine_site_versions"
     for r in rows:
-        state.sites[r[0]] = SiteRecord(r[0], decode_geometry(r[1]), *r[2:])
+        fid = r[13]
+        area = _number(r[2], t, fid, "area_m2")
+        if area is None or area <= 0:
+            raise _altered(t, fid, "area_m2", r[2])
+        try:
+            geom = decode_geometry(r[1])
+        except Exception:
+            raise _altered(t, fid, "geometry", "…") from None
+        state.sites[r[0]] = SiteRecord(r[0], geom, area, r[3], r[4], _number(r[5], t, fid, "planned_year", whole=True),
+                                       r[6], _number(r[7], t, fid, "restored_class", whole=True), *r[8:13])
+    t = "mine_status_events"
     for r in conn.execute("SELECT site_id, status, event_date, recorded_by, note, source, event_id, supersedes, "
                           "recorded_at, import_id FROM mine_status_events ORDER BY event_id"):
-        state.events.append(StatusEvent(r[0], r[1], _date(r[2]), *r[3:]))
+        state.events.append(StatusEvent(r[0], r[1], _day(r[2], t, r[6], "event_date"), *r[3:]))
+    t = "mine_surveys"
     for r in conn.execute("SELECT site_id, survey_date, veg_cover_pct, ndvi_mean, treated_area_m2, note, photo_ref, "
                           "recorded_by, source, survey_id, supersedes, recorded_at, import_id FROM mine_surveys "
                           "ORDER BY survey_id"):
-        state.surveys.append(Survey(r[0], _date(r[1]), *r[2:]))
+        state.surveys.append(Survey(r[0], _day(r[1], t, r[9], "survey_date"),
+                                    *(_number(v, t, r[9], n) for v, n in zip(r[2:5], ("veg_cover_pct", "ndvi_mean",
+                                                                                      "treated_area_m2"))),
+                                    *r[5:]))
     return state
 
 
