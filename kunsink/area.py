@@ -155,6 +155,25 @@ def working_crs_for(lon: float, lat: float) -> CRS:
     return CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
 
 
+#: A working CRS may distort areas at the area's centre by at most this share (Gauss-Krüger and UTM: < 0.1 %;
+#: Web Mercator at Baotou: 74 %).
+MAX_AREA_DISTORTION = 0.01
+
+
+def check_distortion(crs: CRS, lon: float, lat: float, where: str) -> None:
+    """Refuse a working CRS whose areas are off by more than :data:`MAX_AREA_DISTORTION` at (lon, lat)."""
+    from pyproj import Proj
+
+    try:
+        factors = Proj(crs).get_factors(lon, lat)
+        areal = float(factors.areal_scale)
+    except Exception:  # a CRS pyproj cannot evaluate here: its area-of-use check reports it elsewhere
+        return
+    if not math.isfinite(areal) or abs(areal - 1) > MAX_AREA_DISTORTION:
+        raise CRSError(f"working CRS {_crs_label(crs)} distorts areas by ×{areal:.2f} at {where}; it does not measure "
+                       "areas and distances — use the area's Gauss-Krüger zone (the default) or its UTM zone")
+
+
 def _centre_lonlat(gdf: Any) -> tuple[float, float]:
     import shapely
 
@@ -227,6 +246,8 @@ def resolve_area(spec: Any = None, *, crs: Any = None, layer: str | None = None,
     from .config import as_projected_crs
 
     forced = as_projected_crs(crs) if crs is not None else None
+    if isinstance(spec, str) and not spec.strip(" ,，"):
+        raise InputError("--area is empty; give a district (e.g. 昆都仑区), 包头市, a boundary file, or none")
     if spec is None:
         area = resolve_area(DEFAULT_AREA, crs=crs)
         area.explicit = False
@@ -266,6 +287,8 @@ def _from_districts(codes: list[int], forced: CRS | None) -> StudyArea:
     geom = shapely.union_all(sel.geometry.values)
     lon, lat = geom.centroid.x, geom.centroid.y
     work = forced or working_crs_for(lon, lat)
+    if forced is not None:
+        check_distortion(forced, lon, lat, "the study area")
     if len(codes) == 9:
         name, adcodes = "包头市", (CITY_ADCODE,)
     else:
@@ -291,6 +314,9 @@ def _from_file(spec: Any, forced: CRS | None, *, layer: str | None, encoding: st
             raise InputError(f"--area {spec}: no such file")
         gdf = read_vector(p, layer=pick_layer(p, "boundary", layer), encoding=encoding)
         name, source = p.name, str(p)
+        if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.isna().all():
+            raise InputError(f"--area {name}: holds no geometry; an area needs a polygon outline "
+                             "(.gpkg, .shp, .geojson …)")
     if gdf.crs is None:
         raise CRSError(f"--area {name}: the boundary has no CRS; add a .prj or convert it to a GeoPackage with one")
     polys = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
@@ -306,6 +332,8 @@ def _from_file(spec: Any, forced: CRS | None, *, layer: str | None, encoding: st
     geo = gpd.GeoDataFrame({"name": [name]}, geometry=[geom], crs=polys.crs)
     lon, lat = _centre_lonlat(geo)
     work = forced or working_crs_for(lon, lat)
+    if forced is not None:
+        check_distortion(forced, lon, lat, "the study area")
     boundary = geo.to_crs(work)
     if float(boundary.geometry.area.sum()) <= 0:
         raise InputError(f"--area {name}: the polygons enclose no area")

@@ -123,7 +123,10 @@ def translate_error(exc: BaseException) -> "KunsinkError | None":
         if "No such file" in first or "does not exist" in first:
             return InputError(f"cannot open: {first}")
         return RasterError(f"cannot read or write a raster (corrupt, truncated or not a raster?): {first}")
-    if mod.startswith(("pyogrio", "fiona", "shapely.errors")):
+    if mod.startswith("shapely") or name == "GEOSException":
+        return InputError(f"a geometry operation failed on the input shapes ({first}); check each layer with "
+                          "kunsink layers check (invalid or degenerate polygons?)")
+    if mod.startswith(("pyogrio", "fiona")):
         return InputError(f"cannot read or write a vector layer (corrupt file, wrong format or no access?): {first}")
     if mod.startswith("sqlite3") or name in ("DatabaseError", "OperationalError", "IntegrityError"):
         return InputError(f"database error (corrupt or locked file, or no access?): {first}")

@@ -171,6 +171,8 @@ def check_output_dir(path: str | os.PathLike, inputs: Iterable[str | os.PathLike
     OutputError
         See the module's rules.
     """
+    if not os.fspath(path).strip():
+        raise OutputError(f"{what} is empty; give a folder")
     out = _real(path)
     ins = _resolve_inputs(inputs)
     if out == out.parent:
@@ -213,6 +215,8 @@ def check_output_file(path: str | os.PathLike, inputs: Iterable[str | os.PathLik
     OutputError
         See the module's rules.
     """
+    if not os.fspath(path).strip():
+        raise OutputError(f"{what} is empty; give a file name")
     out = _real(path)
     ins = _resolve_inputs(inputs)
     allowed = tuple(s.lower() for s in suffixes) if suffixes else None

@@ -267,8 +267,8 @@ def clip_to_area(arr, area=None, *, what: str | None = None):
     out = sub.copy(data=data)
     out.attrs.update(arr.attrs)
     out.attrs["nodata"] = nodata
-    out.attrs["clip"] = (f"clipped to {area.name}: window {r1 - r0} × {c1 - c0} px of the file's "
-                         f"{height} × {width}; pixels whose centre lies outside the area are nodata{note}")
+    out.attrs["clip"] = (f"clipped to {area.name}: a window of {c1 - c0} × {r1 - r0} px (width × height) of the "
+                         f"file's {width} × {height}; pixels whose centre lies outside the area are nodata{note}")
     return out
 
 

@@ -228,3 +228,37 @@ def test_plots_design_in_another_area(scene, tmp_path, capsys, which):
     plots = gpd.read_file(out / "plots.gpkg").to_crs(CRS)
     poly = resolve_area(spec).polygon(CRS)
     assert len(plots) == 20 and shapely.within(plots.geometry.values, poly.buffer(1)).all()
+
+
+def test_working_crs_that_distorts_areas_is_refused(scene, tmp_path, capsys):
+    code, _, err = _cli(capsys, "carbon", "--landcover", scene["lc"], "--out", tmp_path / "o", "--working-crs",
+                        "EPSG:3857")
+    assert code == 2 and "distorts areas" in err and err.count("\n") == 1
+
+
+def test_greenspace_under_another_working_crs(scene, tmp_path, capsys):
+    """Reprojected into UTM the shapes meet GEOS topology conflicts; the overlay repeats them on a 1 mm grid."""
+    g = scene["gpkg"]
+    out = {}
+    for crs in ("EPSG:4546", "EPSG:32649"):
+        code, _, err = _cli(capsys, "greenspace", "coverage", "--residential", g, "--greenspace", g, "--network", g,
+                            "--out", tmp_path / crs[5:], "--area", "青山区", "--working-crs", crs)
+        assert code == 0, err
+        out[crs] = json.loads((tmp_path / crs[5:] / "summary.json").read_text())
+    for rule in out["EPSG:4546"]["rules"]:
+        a = out["EPSG:4546"]["rules"][rule]["line"]["area_covered_pct"]
+        b = out["EPSG:32649"]["rules"][rule]["line"]["area_covered_pct"]
+        assert a == pytest.approx(b, abs=0.5)  # the same reach measured in two conformal projections
+
+
+@pytest.mark.parametrize("spec,words", [("", "--area is empty"), (",", "--area is empty")])
+def test_empty_area_values(scene, tmp_path, capsys, spec, words):
+    code, _, err = _cli(capsys, "carbon", "--landcover", scene["lc"], "--out", tmp_path / "o", "--area", spec)
+    assert code == 2 and words in err
+
+
+def test_area_file_without_geometry(scene, tmp_path, capsys):
+    csv = tmp_path / "table.csv"
+    csv.write_text("name,value\na,1\n", encoding="utf-8")
+    code, _, err = _cli(capsys, "carbon", "--landcover", scene["lc"], "--out", tmp_path / "o", "--area", csv)
+    assert code == 2 and "holds no geometry" in err and "internal error" not in err

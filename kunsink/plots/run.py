@@ -425,7 +425,7 @@ def run_design(
         lc_tags = _tags(landcover)
         bnd = _boundary(boundary, lc.rio.crs, encoding)
         if bnd is None:
-            raise InputError("plots need an area to lie in: give --boundary, or an --area other than none")
+            raise InputError("plots need an area to lie in: with --area none, give the area's outline with --boundary")
         roads = None
         where = "inside the district"
         if near_roads is not None:
