@@ -157,10 +157,16 @@ def new_staging(near: str | os.PathLike, purpose: str) -> Path:
     Stale staging left in the same folder by killed runs is reclaimed first.
     """
     parent = Path(near).resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    reclaim_stale(parent)
     path = parent / staging_name(purpose)
-    path.mkdir()
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        reclaim_stale(parent)
+        path.mkdir()
+    except OSError as exc:
+        from .errors import OutputError
+
+        raise OutputError(f"cannot write beside {near}: {parent} {exc.strerror or exc} — give an output in a "
+                          "folder you can write to") from None
     _LIVE.add(path)
     return path
 
@@ -228,10 +234,16 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     over (POSIX), a folder kunsink wrote is moved aside, the new one renamed in, the old removed.
     """
     target = check_output_dir(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    reclaim_stale(target.parent)
     tmpdir = target.parent / staging_name(f"out-{target.name}")
-    tmpdir.mkdir()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        reclaim_stale(target.parent)
+        tmpdir.mkdir()
+    except OSError as exc:
+        from .errors import OutputError
+
+        raise OutputError(f"cannot write the output folder {target}: {target.parent} "
+                          f"{exc.strerror or exc}") from None
     _LIVE.add(tmpdir)
     try:
         yield tmpdir
