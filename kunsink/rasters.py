@@ -200,7 +200,7 @@ def _mask_block(block: np.ndarray, geoms_wkb: list[bytes], transform, nodata, bl
     return out
 
 
-def clip_to_area(arr, area=None, *, what: str | None = None):
+def clip_to_area(arr, area=None, *, what: str | None = None, file_shape: tuple[int, int] | None = None):
     """The part of a lazy raster inside the study area: the window covering it, with the pixels whose
     centre lies outside set to nodata. Nothing outside the window is ever read.
 
@@ -267,8 +267,10 @@ def clip_to_area(arr, area=None, *, what: str | None = None):
     out = sub.copy(data=data)
     out.attrs.update(arr.attrs)
     out.attrs["nodata"] = nodata
-    out.attrs["clip"] = (f"clipped to {area.name}: a window of {c1 - c0} × {r1 - r0} px (width × height) of the "
-                         f"file's {width} × {height}; pixels whose centre lies outside the area are nodata{note}")
+    fw, fh = (file_shape[1], file_shape[0]) if file_shape else (width, height)
+    grid = "" if file_shape is None else " (reprojected to the working CRS)"
+    out.attrs["clip"] = (f"clipped to {area.name}: a window of {c1 - c0} × {r1 - r0} px{grid} (width × height) read "
+                         f"from the file's {fw} × {fh}; pixels whose centre lies outside the area are nodata{note}")
     return out
 
 
@@ -303,7 +305,11 @@ def open_landcover(path: str | os.PathLike, workdir: str | os.PathLike, chunks: 
     p = Path(path)
     area = area or get_area()
     notes = notes if notes is not None else []
+    if p.is_dir() or p.suffix.lower() in (".gpkg", ".shp", ".zip", ".geojson", ".json", ".fgb", ".gdb"):
+        raise RasterError(f"{p.name} holds polygons; this command needs a land-cover raster (GeoTIFF). 三调 land-use "
+                          "polygons are read by kunsink carbon; rasterise them for the other commands")
     lc = open_raster(p, chunks)
+    file_shape = tuple(lc.shape)
     if integer and np.dtype(lc.dtype).kind not in "iu":
         raise RasterError(f"{p.name}: land-cover codes must be integers; this raster is {lc.dtype}")
     if lc.rio.crs.is_geographic:
@@ -320,7 +326,7 @@ def open_landcover(path: str | os.PathLike, workdir: str | os.PathLike, chunks: 
             warnings.simplefilter("always")
             lc = warp_to_working_crs(p, workdir, chunks, bounds=bounds)
         notes += [str(w.message) for w in caught if "geographic CRS" in str(w.message)]
-    lc = clip_to_area(lc, area, what=p.name)
+    lc = clip_to_area(lc, area, what=p.name, file_shape=file_shape if lc.shape != file_shape else None)
     if "clip" in lc.attrs:
         notes.append(lc.attrs["clip"])
     return lc

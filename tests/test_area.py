@@ -262,3 +262,21 @@ def test_area_file_without_geometry(scene, tmp_path, capsys):
     csv.write_text("name,value\na,1\n", encoding="utf-8")
     code, _, err = _cli(capsys, "carbon", "--landcover", scene["lc"], "--out", tmp_path / "o", "--area", csv)
     assert code == 2 and "holds no geometry" in err and "internal error" not in err
+
+
+def test_partial_coverage_is_said_and_census_not_spread_over_a_part(scene, tmp_path, capsys):
+    code, text, err = _cli(capsys, "carbon", "--landcover", scene["lc"], "--out", tmp_path / "c", "--area", "包头市")
+    assert code == 0, err
+    assert "the land cover has data over" in text and "of the study area (包头市)" in text
+    g = scene["gpkg"]
+    res = gpd.read_file(g, layer="residential").drop(columns=["population"])
+    nopop = tmp_path / "nopop.gpkg"
+    res.to_file(nopop, layer="residential")
+    code, _, err = _cli(capsys, "greenspace", "coverage", "--residential", nopop, "--greenspace", g, "--out",
+                        tmp_path / "g", "--mode", "line", "--population-total", "census", "--area", "昆都仑区,青山区")
+    assert code == 2 and "lie in 1 of them (青山区)" in err and err.count("\n") == 1
+
+
+def test_polygons_given_to_a_raster_command(scene, tmp_path, capsys):
+    code, _, err = _cli(capsys, "plots", "design", "--landcover", scene["gpkg"], "--n", 5, "--out", tmp_path / "p")
+    assert code == 2 and "needs a land-cover raster" in err and "kunsink carbon" in err

@@ -300,6 +300,10 @@ def run_carbon(
             summary["data_source"] = _source_flag(tags_bas, tags_alt)
             summary["notes"] = notes
             summary["study_area"] = get_area().to_dict()
+            share = _area_share(summary.get("area_ha"), get_area())
+            if share is not None and share < 0.99:
+                notes.append(f"the land cover has data over {share:.1%} of the study area ({get_area().name}): the "
+                             "totals are for that part only")
             summary["crs"] = lc.rio.crs.to_string()
             if const is not None:
                 summary["valuation"] = _valuation(price, years, discount_pct, price_change_pct, const,
@@ -328,6 +332,13 @@ def run_carbon(
         drop_staging(work)
         if client is not None and client is not scheduler:
             client.close()
+
+
+def _area_share(area_ha: float | None, area: Any) -> float | None:
+    """The share of the study area the land cover has data over (None without an area)."""
+    if area_ha is None or area is None or not area.clips or not area.area_km2:
+        return None
+    return float(area_ha) / (area.area_km2 * 100.0)
 
 
 def check_run_values(*, years: tuple[int, int] | None, price: float | None, discount_pct: float,

@@ -94,6 +94,10 @@ def coverage(
                            require_population=True if population_share else None, cell_m=cell_m, entrance_max_m=entrance_max_m, node_crossings=node_crossings,
                            layers=layers, encoding=encoding, assume_crs=assume_crs)
     s = run.summary
+    if s.get("study_area"):
+        a = s["study_area"]
+        typer.echo(f"study area: {a['name']}" + (f" ({a['area_km2']:,.1f} km²)" if a.get("area_km2") else "")
+                   + f", working CRS {a['crs']}")
     p = s["profile"]
     typer.echo(f"profile {p['id']} v{p['version']} ({'verified' if p['verified'] else 'UNVERIFIED'}): {p['name']}")
     pop = "—" if s["population"] is None else f"{s['population']:,.0f}"

@@ -142,7 +142,9 @@ def read_osm(path: str | os.PathLike, *, engine: str | None = None, area: Any = 
         if stats["ways_kept"] == 0 and stats["areas_kept"] == 0:
             hint = "" if getattr(area, "explicit", True) else " (no --area was given: the default is 昆都仑区)"
             span = "" if stats.get("extent") is None else \
-                " (its ways span lon {:.3f}…{:.3f}, lat {:.3f}…{:.3f})".format(*stats["extent"])
+                " (its ways span lon {0:.3f}…{2:.3f}, lat {1:.3f}…{3:.3f})".format(*stats["extent"])
+            if not stats.get("ways_read"):
+                raise InputError(f"{p.name} holds no ways (an empty or filtered extract?)")
             raise InputError(f"{p.name}: none of its {stats['ways_read']:,} ways lies within "
                              f"{region.margin_m / 1000:g} km of the study area {region.name}{span}{hint}; "
                              "wrong file or wrong --area?")

@@ -321,6 +321,31 @@ def _guard(out_dir: Any, *inputs: Any) -> None:
         check_outputs(inputs=_paths(*inputs), dirs={"--out": out_dir})
 
 
+def _census_covers(population_total: Any, residential: Any) -> None:
+    """``--population-total census`` spreads the area's census over its neighbourhoods: refuse it when they
+    lie in only some of the area's districts (the city's 2.7 million over one district's blocks)."""
+    if not (isinstance(population_total, str) and population_total.strip().lower() in ("census", "census2020", "普查")):
+        return
+    if residential is None or "population" in residential.columns:
+        return
+    from ..area import CITY_ADCODE, get_area
+    from ..datasets import load_districts
+
+    area = get_area()
+    codes = set(area.adcodes)
+    if CITY_ADCODE in codes:
+        codes = set(load_districts("amap2025")["district_adcode"].astype(int))
+    if len(codes) < 2:
+        return
+    d = load_districts("amap2025").to_crs(residential.crs)
+    d = d[d["district_adcode"].isin(codes)]
+    hit = d[d.intersects(shapely.union_all(residential.geometry.values))]
+    if len(hit) < len(d):
+        raise ConfigError(f"--population-total census: the census of {area.name} ({area.population:,.0f}) covers "
+                          f"{len(d)} districts, but the neighbourhoods lie in {len(hit)} of them "
+                          f"({'、'.join(hit['district_name']) or 'none'}); give --area for those districts or a number")
+
+
 def check_distances(*, cell_m: float | None = None, entrance_max_m: float | None = None,
                     site_area_m2: float | None = None, time_limit_s: float | None = None, k: Any = None) -> None:
     """Refuse non-finite or absurd settings, naming the option.
@@ -401,6 +426,7 @@ def run_coverage(
     data, notes = load_greenspace_inputs(residential, greenspace, network=network, osm=osm, entrances=entrances,
                                          barriers=barriers, layers=layers, encoding=encoding, assume_crs=assume_crs,
                                          osm_engine=osm_engine)
+    _census_covers(population_total, data["residential"])
     result = compute_coverage(data["residential"], data["greenspace"], prof, network=data["network"],
                               entrances=data["entrances"], barriers=data["barriers"], modes=mode,
                               population_total=total, require_population=require_population, cell_m=cell_m,

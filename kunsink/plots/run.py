@@ -192,9 +192,7 @@ def _open_landcover(path: str | os.PathLike, chunks: int, workdir: Path, notes: 
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p}: no such file")
-    if p.suffix.lower() in _VECTOR:
-        raise InputError(f"{p.name}: the land cover must be a GeoTIFF here (rasterise 三调 polygons first)")
-    return open_landcover(p, workdir, chunks, notes)
+    return open_landcover(p, workdir, chunks, notes)  # polygons are refused there, once for every command
 
 
 def _on_grid(path: Path, like, workdir: Path, band: int, key: str, chunks: int):
