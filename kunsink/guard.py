@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from .errors import OutputError
 
-__all__ = ["OUTPUT_MARKER", "check_outputs", "check_output_dir", "check_output_file", "KUNSINK_HTML_MARK", "GPKG_MARK", "written_by_kunsink"]
+__all__ = ["OUTPUT_MARKER", "is_registry", "check_outputs", "check_output_dir", "check_output_file", "KUNSINK_HTML_MARK", "GPKG_MARK", "written_by_kunsink"]
 
 #: Written into every output folder kunsink makes, so that a later run may replace that folder.
 OUTPUT_MARKER = ".kunsink-output"
@@ -78,7 +79,9 @@ def _is_sqlite(path: Path) -> bool:
         return False
 
 
-def _is_registry(path: Path) -> bool:
+def is_registry(path: Path, *, unreadable: bool = True) -> bool:
+    """True if ``path`` is a kunsink mine registry (a SQLite file with ``mines_meta``); an unreadable
+    SQLite file counts as one unless ``unreadable`` is False (never overwrite what cannot be checked)."""
     if not _is_sqlite(path):
         return False
     try:
@@ -89,7 +92,7 @@ def _is_registry(path: Path) -> bool:
             con.close()
         return row is not None
     except sqlite3.Error:
-        return True  # unreadable: never overwrite it
+        return unreadable
 
 
 def _gpkg_by_kunsink(path: Path) -> bool:
@@ -153,7 +156,7 @@ def _not_written_by_kunsink(folder: Path, entries: list[str]) -> list[str]:
                       and not e.startswith(".kunsink-staging.")
                       and not (e.lower().endswith((".html", ".htm")) and written_by_kunsink(folder / e)))
     # a marker of an earlier kunsink, without the list: still never replace a mine registry
-    return sorted(e for e in entries if (folder / e).is_file() and _is_registry(folder / e))
+    return sorted(e for e in entries if (folder / e).is_file() and is_registry(folder / e))
 
 
 def written_list(names: Iterable[str]) -> str:
@@ -228,7 +231,7 @@ def check_output_file(path: str | os.PathLike, inputs: Iterable[str | os.PathLik
                           f"give a name ending in {allowed[0]}")
     _check_against_inputs(out, what, ins, folder=False)
     if out.exists():
-        if _is_registry(out):
+        if is_registry(out):
             raise OutputError(f"{what} {path} is a mine registry; kunsink never writes over it — give another path")
         if out.suffix.lower() in (".html", ".htm") and not written_by_kunsink(out):
             raise OutputError(f"{what} {path} exists and was not written by kunsink; remove it or give another name")
@@ -241,27 +244,39 @@ def check_output_file(path: str | os.PathLike, inputs: Iterable[str | os.PathLik
     return out
 
 
-def _resolve_inputs(inputs: Iterable[str | os.PathLike | None]) -> list[tuple[Path, Path]]:
+def _input_texts(values: Iterable[Any]) -> Iterator[str]:
+    """Paths among what a command reads: paths, ``NAME=PATH`` specs, the values of mappings and lists;
+    anything else (a GeoDataFrame, a table in memory, None) holds no file to protect."""
+    for v in values:
+        if isinstance(v, Mapping):
+            yield from _input_texts(v.values())
+        elif isinstance(v, (list, tuple, set)):
+            yield from _input_texts(v)
+        elif isinstance(v, os.PathLike):
+            yield os.fspath(v)
+        elif isinstance(v, str) and v:
+            yield v.split("=", 1)[1] if "=" in v and not os.path.lexists(v) else v
+
+
+def _resolve_inputs(inputs: Iterable[Any]) -> list[tuple[Path, Path]]:
     out = []
-    for p in inputs:
-        if p is None:
-            continue
-        text = os.fspath(p)
-        if not text or "://" in text or not os.path.lexists(text):
+    for text in _input_texts(inputs):
+        if "://" in text or not os.path.lexists(text):
             continue  # a profile id, a URL, or a file that is not there: nothing to protect
         out.append((Path(text), _real(text)))
     return out
 
 
-def check_outputs(*, inputs: Iterable[str | os.PathLike | None] = (),
+def check_outputs(*, inputs: Iterable[Any] = (),
                   dirs: Mapping[str, str | os.PathLike | None] | None = None,
                   files: Mapping[str, tuple[str | os.PathLike | None, Iterable[str]]] | None = None) -> None:
     """Check all of a command's outputs against its inputs and each other, before any work.
 
     Parameters
     ----------
-    inputs : iterable of path-like or None
-        Every file or folder the command reads (None entries are skipped).
+    inputs : iterable
+        Every file or folder the command reads: paths, ``NAME=PATH`` specs, mappings or lists of them;
+        None, GeoDataFrames and profile ids are skipped.
     dirs : mapping
         Option name → output folder (or None).
     files : mapping
@@ -272,7 +287,7 @@ def check_outputs(*, inputs: Iterable[str | os.PathLike | None] = (),
     OutputError
         The first output that breaks a rule, named by its option.
     """
-    inputs = [p for p in inputs if p is not None]
+    inputs = list(inputs)
     seen: dict[Path, str] = {}
     for what, p in (dirs or {}).items():
         if p is not None:

@@ -196,9 +196,7 @@ def run_carbon(
     from ..sources import landcover_files, landcover_source
 
     lc_files, lc_path = landcover_files(landcover)  # a file, several tiles, or a folder of tiles
-    check_outputs(inputs=[*lc_files, lc_path, alt, reclass, zones,
-                          densities if isinstance(densities, (str, os.PathLike)) else None,
-                          *(pool_rasters or {}).values(), *(alt_pool_rasters or {}).values()],
+    check_outputs(inputs=[lc_files, lc_path, alt, reclass, zones, densities, pool_rasters, alt_pool_rasters],
                   dirs={"--out": out_dir})
     if alt and not Path(alt).exists():
         raise InputError(f"{alt}: no such file")

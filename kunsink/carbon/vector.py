@@ -121,8 +121,7 @@ def run_carbon_polygons(
     from .run import check_run_values
 
     check_run_values(years=years, price=price, discount_pct=discount_pct, price_change_pct=price_change_pct, mc=mc)
-    check_outputs(inputs=[landuse, alt, zones, densities if isinstance(densities, (str, os.PathLike)) else None],
-                  dirs={"--out": out_dir})
+    check_outputs(inputs=[landuse, alt, zones, densities], dirs={"--out": out_dir})
     table = resolve_density_table(densities)
     if mc:  # refused before any polygon is read
         from .uncertainty import check_iterations

@@ -85,20 +85,10 @@ def _usage_classes() -> tuple[type, ...]:
     return tuple(classes)
 
 
-def _exit_classes() -> tuple[type, ...]:
-    classes: list[type] = [click.exceptions.Exit]
-    exit_cls = getattr(typer, "Exit", None)
-    if isinstance(exit_cls, type) and exit_cls not in classes:
-        classes.append(exit_cls)
-    return tuple(classes)
-
-
-def _abort_classes() -> tuple[type, ...]:
-    classes: list[type] = [click.exceptions.Abort]
-    abort_cls = getattr(typer, "Abort", None)
-    if isinstance(abort_cls, type) and abort_cls not in classes:
-        classes.append(abort_cls)
-    return tuple(classes)
+def _both(click_cls: type, name: str) -> tuple[type, ...]:
+    """``click_cls`` and typer's own class of that name (typer ≥ 0.29 raises its own Exit and Abort)."""
+    own = getattr(typer, name, None)
+    return (click_cls, own) if isinstance(own, type) and own is not click_cls else (click_cls,)
 
 
 def _usage_message(exc: BaseException) -> str:
@@ -252,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 rv = app(args=args, prog_name="kunsink", standalone_mode=False)
                 code = rv if isinstance(rv, int) else 0
-            except _exit_classes() as exc:
+            except _both(click.exceptions.Exit, "Exit") as exc:
                 code = int(getattr(exc, "exit_code", 0) or 0)
         if code == 0:
             quiet.show()
@@ -263,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         code = exc.exit_code if isinstance(exc, Interrupted) else 130
         typer.echo(f"kunsink: error: interrupted ({'SIGTERM' if code == 143 else 'SIGINT'}); "
                    "nothing was written", err=True)
-    except _abort_classes():
+    except _both(click.exceptions.Abort, "Abort"):
         code = 130
         typer.echo("kunsink: error: aborted; nothing was written", err=True)
     except KunsinkError as exc:

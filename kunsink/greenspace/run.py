@@ -309,16 +309,11 @@ def _where(summary: dict[str, Any]) -> None:
     summary["crs"] = get_working_crs().to_string()
 
 
-def _paths(*values: Any) -> list[Any]:
-    """The file inputs among ``values`` (GeoDataFrames and profile ids are skipped)."""
-    return [v for v in values if isinstance(v, (str, os.PathLike)) and v is not None]
-
-
 def _guard(out_dir: Any, *inputs: Any) -> None:
     from ..guard import check_outputs
 
     if out_dir is not None:
-        check_outputs(inputs=_paths(*inputs), dirs={"--out": out_dir})
+        check_outputs(inputs=inputs, dirs={"--out": out_dir})
 
 
 def _census_covers(population_total: Any, residential: Any) -> None:

@@ -9,7 +9,6 @@ its place. Shapefile attributes in GBK are decoded as :func:`kunsink.io.read_vec
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -274,16 +273,6 @@ def read_import_file(path: str | os.PathLike, *, kind: str | None = None, layer:
     return table
 
 
-def _is_registry(path: Path) -> bool:
-    import sqlite3
-
-    try:
-        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
-            return conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'mines_meta'").fetchone() is not None
-    except sqlite3.Error:
-        return False
-
-
 def _pick_gpkg_layer(path: Path) -> str | None:
     import pyogrio
 
@@ -293,7 +282,9 @@ def _pick_gpkg_layer(path: Path) -> str | None:
         raise InputError(f"cannot read {path.name} as a GeoPackage: {str(exc).splitlines()[0]}") from None
     if len(layers) <= 1:
         return None
-    if _is_registry(path):
+    from ..guard import is_registry
+
+    if is_registry(path, unreadable=False):
         raise InputError(f"{path.name} is a mine registry; to copy its sites into another registry, "
                          "export them first (kunsink mines export … --out sites.gpkg) or give --layer mine_sites")
     from ..io import pick_layer

@@ -165,25 +165,10 @@ def _write_csv(df: pd.DataFrame, path: Path, bom: bool = True) -> Path:
     return write_csv(df, path)
 
 
-def _input_paths(*values: Any) -> list[Any]:
-    """File inputs among ``values``: paths, ``NAME=PATH`` specs, and the values of mappings and lists."""
-    found: list[Any] = []
-    for v in values:
-        if isinstance(v, Mapping):
-            found += _input_paths(*v.values())
-        elif isinstance(v, (list, tuple)):
-            found += _input_paths(*v)
-        elif isinstance(v, os.PathLike):
-            found.append(v)
-        elif isinstance(v, str) and v:
-            found.append(v.split("=", 1)[1] if "=" in v and not Path(v).exists() else v)
-    return found
-
-
 def _guard(out_dir: Any, *inputs: Any) -> None:
     from ..guard import check_outputs
 
-    check_outputs(inputs=_input_paths(*inputs), dirs={"--out": out_dir})
+    check_outputs(inputs=inputs, dirs={"--out": out_dir})
 
 
 def _open_landcover(path: str | os.PathLike, chunks: int, workdir: Path, notes: list[str], projected: bool):
