@@ -391,7 +391,7 @@ def build_report(inp: ReportInputs) -> Document:
     when = (inp.made_on or dt.date.today()).isoformat()
     doc = Document(
         title=Text(f"{inp.area_name}碳汇本底调查与生态空间评估报告",
-                   f"{inp.area_name}: carbon-sink baseline and green-space assessment"),
+                   f"{inp.area_name}: carbon-sink survey, carbon stocks and green-space assessment"),
         subtitle=Text("碳汇本底调查与碳储量评估 · 绿地服务半径覆盖情况 · 历史遗留矿山治理进展",
                       "Carbon stocks · green-space reach · mine rehabilitation"),
         meta=[(Text("研究区", "Study area"), inp.area_name),
