@@ -4,6 +4,11 @@ All arrays of one job are stored in a single dask pass (shared inputs are read o
 tiled GeoTIFFs, each then copied to a COG. Local runs keep one handle per file under a
 lock; on a dask.distributed cluster each chunk write opens the file under a cluster-wide
 lock, so workers on the same file system can write.
+
+Compression is DEFLATE by default (read by ArcMap 10.x and any GDAL); LZW and ZSTD on request
+(ZSTD is not readable by ArcMap nor GDAL < 2.3). Floating-point rasters use the floating-point
+predictor (3), integer rasters the horizontal one (2). Every output gets overviews unless told
+otherwise, its band description and units, and optionally a QGIS ``.qml`` style beside it.
 """
 
 from __future__ import annotations
@@ -16,7 +21,24 @@ from typing import Any
 import dask.array as da
 import numpy as np
 
-__all__ = ["store_geotiffs", "to_cog"]
+__all__ = [
+    "COMPRESSIONS",
+    "DEFAULT_COMPRESS",
+    "build_overviews",
+    "check_compress",
+    "creation_options",
+    "describe_band",
+    "overview_factors",
+    "store_geotiffs",
+    "to_cog",
+]
+
+#: Codecs kunsink writes GeoTIFFs with; the first is the default.
+COMPRESSIONS: tuple[str, ...] = ("deflate", "lzw", "zstd")
+DEFAULT_COMPRESS = "deflate"
+#: Codec levels: DEFLATE level 1 with libdeflate costs no more time than ZSTD level 1 did (benchmarks/README.md,
+#: "Raster compression"); ZSTD stays at level 1. LZW has no level.
+_LEVELS = {"deflate": 1, "zstd": 1}
 
 _GDAL_ENV = {"GDAL_CACHEMAX": 256, "GDAL_NUM_THREADS": "2"}
 
@@ -64,12 +86,89 @@ class _WindowWriter:
                 self._ds = None
 
 
+def check_compress(compress: str) -> str:
+    """Return ``compress`` lower-cased if kunsink writes it (``deflate``, ``lzw``, ``zstd``); else ConfigError."""
+    from .errors import ConfigError
+
+    c = str(compress).strip().lower()
+    if c not in COMPRESSIONS:
+        raise ConfigError(f"--compress must be one of {', '.join(COMPRESSIONS)}; got {compress!r}")
+    return c
+
+
+def creation_options(compress: str, dtype: str, level: int | None = None, predictor: int | None = None) -> dict[str, Any]:
+    """GTiff creation options for a codec and data type (rasterio keyword form).
+
+    Parameters
+    ----------
+    compress : {"deflate", "lzw", "zstd"}
+    dtype : str
+        NumPy dtype name of the band; floats get ``predictor=3``, integers ``predictor=2``.
+    level : int, optional
+        Codec level (DEFLATE 1–12, ZSTD 1–22); default 1.
+    predictor : int, optional
+        Override the predictor (1 = none).
+    """
+    c = check_compress(compress)
+    if predictor is None:
+        predictor = 3 if np.dtype(dtype).kind == "f" else 2
+    out: dict[str, Any] = {"compress": c, "predictor": predictor}
+    if c == "deflate":
+        out["zlevel"] = _LEVELS["deflate"] if level is None else level
+    elif c == "zstd":
+        out["zstd_level"] = _LEVELS["zstd"] if level is None else level
+    return out
+
+
+def overview_factors(height: int, width: int, block: int = 512) -> list[int]:
+    """Decimation factors 2, 4, 8, … until the smallest overview fits in one ``block`` × ``block`` tile.
+
+    A raster that already fits in one tile gets one level (factor 2) so that every output has overviews.
+    """
+    factors, f = [2], 2
+    while max(height, width) / f > block:
+        f *= 2
+        factors.append(f)
+    return factors
+
+
+def build_overviews(path: str | os.PathLike, compress: str = DEFAULT_COMPRESS, resampling: str = "nearest",
+                    block: int = 512) -> None:
+    """Add internal overviews to a GeoTIFF, compressed with the file's own codec and predictor."""
+    import rasterio
+    from rasterio.enums import Resampling
+
+    with rasterio.open(path) as ds:
+        opts = creation_options(compress, ds.dtypes[0])
+        factors = overview_factors(ds.height, ds.width, block)
+    env = {**_GDAL_ENV, "COMPRESS_OVERVIEW": opts["compress"].upper(), "PREDICTOR_OVERVIEW": str(opts["predictor"])}
+    if "zlevel" in opts:
+        env["ZLEVEL_OVERVIEW"] = str(opts["zlevel"])
+    if "zstd_level" in opts:
+        env["ZSTD_LEVEL_OVERVIEW"] = str(opts["zstd_level"])
+    with rasterio.Env(**env), rasterio.open(path, "r+") as ds:
+        ds.build_overviews(factors, Resampling[resampling])
+        ds.update_tags(ns="rio_overview", resampling=resampling)
+
+
+def describe_band(ds, description: str | None = None, units: str | None = None) -> None:
+    """Set band 1's description and unit (both read by QGIS' and ArcMap's layer properties) on an open dataset."""
+    if description:
+        ds.set_band_description(1, description)
+    if units:
+        ds.set_band_unit(1, units)
+
+
 #: Intermediate files above this many bytes (uncompressed) are ZSTD-compressed to spare disk space;
 #: smaller ones are written raw so that each tile is compressed once, in the parallel COG step.
 RAW_INTERMEDIATE_MAX_BYTES = 2 * 1024**3
 
 
-def _create(path: Path, like, dtype: str, nodata: float, tags: dict[str, str], final: bool = False) -> None:
+def _create(path: Path, like, dtype: str, nodata: float, tags: dict[str, str], final: bool = False,
+            compress: str = DEFAULT_COMPRESS) -> None:
+    """Create an empty tiled GeoTIFF on ``like``'s grid, its tags, band description (``tags["description"]``)
+    and unit (``tags["units"]``) set. A final file (no COG copy) is compressed with ``compress``; an
+    intermediate one is raw unless large (then ZSTD level 1, since it is read once by kunsink itself)."""
     import rasterio
 
     raw = not final and like.shape[0] * like.shape[1] * np.dtype(dtype).itemsize <= RAW_INTERMEDIATE_MAX_BYTES
@@ -79,43 +178,66 @@ def _create(path: Path, like, dtype: str, nodata: float, tags: dict[str, str], f
         "blockxsize": 512, "blockysize": 512, "bigtiff": "if_safer",
         "sparse_ok": True,  # do not zero-fill the file at creation: every tile is written once, later
     }
-    if not raw:
+    if final:
+        profile.update(creation_options(compress, dtype))
+    elif not raw:
         profile.update(compress="zstd", zstd_level=1)
     with rasterio.Env(**_GDAL_ENV), rasterio.open(path, "w", **profile) as ds:
         ds.update_tags(**tags)
+        describe_band(ds, tags.get("description"), tags.get("units"))
 
 
-def to_cog(src: Path, dst: Path, overviews: bool = True) -> None:
-    """Copy a tiled GeoTIFF to a Cloud-Optimized GeoTIFF (ZSTD, 512-pixel tiles, nearest overviews).
+def to_cog(src: Path, dst: Path, overviews: bool = True, compress: str = DEFAULT_COMPRESS, level: int | None = None,
+           predictor: int | None = None) -> None:
+    """Copy a tiled GeoTIFF to a Cloud-Optimized GeoTIFF (512-pixel tiles, nearest overviews).
 
-    Without overviews the compressed tiles are copied as they are (same codec and tile size).
+    ``compress`` is ``deflate`` (default, level 1), ``lzw`` or ``zstd`` (level 1), with the predictor of
+    :func:`creation_options` (3 for floats, 2 for integers); ``level``/``predictor`` override them.
+    Band description, unit, nodata and tags are copied.
     """
     import rasterio
     import rasterio.shutil
 
+    with rasterio.open(src) as ds:
+        opts = creation_options(compress, ds.dtypes[0], level, predictor)
+    kw: dict[str, Any] = {"compress": opts["compress"].upper(), "predictor": "YES" if opts["predictor"] != 1 else "NO"}
+    if "zlevel" in opts:
+        kw["level"] = opts["zlevel"]
+    if "zstd_level" in opts:
+        kw["level"] = opts["zstd_level"]
+    if opts["predictor"] == 3:
+        kw["predictor"] = "FLOATING_POINT"
+    elif opts["predictor"] == 2:
+        kw["predictor"] = "STANDARD"
     with rasterio.Env(**_GDAL_ENV):
-        rasterio.shutil.copy(str(src), str(dst), driver="COG", compress="ZSTD", level=1, blocksize=512,
+        rasterio.shutil.copy(str(src), str(dst), driver="COG", blocksize=512,
                              overviews="AUTO" if overviews else "NONE", resampling="nearest",
-                             num_threads="ALL_CPUS", bigtiff="IF_SAFER")
+                             num_threads="ALL_CPUS", bigtiff="IF_SAFER", **kw)
 
 
 def store_geotiffs(arrays: dict[str, da.Array], like, out_dir: Path, tags: dict[str, dict[str, str]] | None = None,
                    nodata: float = -1.0, scheduler: Any = None, extra: tuple = (),
-                   overviews: set[str] | None = None, cog: bool = True) -> tuple[list[Path], tuple]:
+                   overviews: set[str] | None = None, cog: bool = True, compress: str = DEFAULT_COMPRESS,
+                   qml: dict[str, str] | None = None) -> tuple[list[Path], tuple]:
     """Write each lazy 2-D array to ``out_dir/<name>.tif`` as a COG, in one dask pass.
 
     ``extra`` are further dask objects computed in the same pass (e.g. sums); their results are
     returned beside the paths. Chunks must align with 512-pixel tiles (any multiple of 512).
-    ``overviews`` names the outputs that get overviews (default: all). With ``cog=False`` the
-    files are tiled, ZSTD-compressed GeoTIFFs written in place (no COG copy, no overviews).
+    ``tags[name]`` become the file's tags; its ``description`` and ``units`` also become band 1's
+    description and unit. ``overviews`` names the outputs that get overviews (default: all; an
+    empty set: none). ``compress`` is ``deflate`` (default), ``lzw`` or ``zstd``. With ``cog=False``
+    the files are tiled GeoTIFFs written in place (no COG copy) and given internal overviews after.
+    ``qml[name]`` is written as ``<name>.qml`` beside the raster (a QGIS style, :mod:`kunsink.styles`).
+    Returns the raster paths (not the styles) and the results of ``extra``.
     """
+    compress = check_compress(compress)
     out_dir = Path(out_dir)
     distributed = scheduler is not None and hasattr(scheduler, "compute")
     tags = tags or {}
     tmp_paths, writers = [], []
     for name, arr in arrays.items():
         tmp = out_dir / f".{name}.tiled.tif"
-        _create(tmp, like, str(arr.dtype), nodata, tags.get(name, {}), final=not cog)
+        _create(tmp, like, str(arr.dtype), nodata, tags.get(name, {}), final=not cog, compress=compress)
         tmp_paths.append(tmp)
         writers.append(_WindowWriter(tmp, reopen=distributed))
     sources = list(arrays.values())
@@ -149,11 +271,18 @@ def store_geotiffs(arrays: dict[str, da.Array], like, out_dir: Path, tags: dict[
     def _finish(item: tuple[str, Path]) -> Path:
         name, tmp = item
         final = out_dir / f"{name}.tif"
+        with_ovr = overviews is None or name in overviews
         if not cog:
             os.replace(tmp, final)
-            return final
-        to_cog(tmp, final, overviews is None or name in overviews)
-        os.unlink(tmp)
+            if with_ovr:
+                build_overviews(final, compress)
+        else:
+            to_cog(tmp, final, with_ovr, compress)
+            os.unlink(tmp)
+        if qml and name in qml:
+            from .styles import write_raster_qml
+
+            write_raster_qml(final, qml[name])
         return final
 
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 2)) as pool:

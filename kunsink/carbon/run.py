@@ -21,7 +21,7 @@ from ..area import get_area
 from ..guard import check_outputs
 from ..io import atomic_dir, drop_staging, new_staging, read_vector
 from ..landcover import KUNSINK_CLASSES, scheme_mapping
-from ..rasterout import store_geotiffs
+from ..rasterout import check_compress, store_geotiffs
 from ..tables import write_csv, write_json
 from ..rasters import grid_difference, open_landcover, open_raster, pixel_area_m2, warp_to_grid
 from .densities import POOLS, resolve_density_table, unverified_pools
@@ -149,6 +149,7 @@ def run_carbon(
     write_rasters: bool = True,
     overviews: bool = True,
     cog: bool = True,
+    compress: str = "deflate",
 ) -> CarbonResult:
     """Carbon stocks of a land-cover raster (and an alternate date): maps, totals, change, value, uncertainty.
 
@@ -181,10 +182,13 @@ def run_carbon(
     write_rasters : bool
         Write the stock, change and NPV rasters (default); without them only the tables are written.
     overviews : bool
-        Give the total, change and NPV rasters overviews for fast display (default).
+        Give every raster overviews for fast display (default).
     cog : bool
-        Write Cloud-Optimized GeoTIFFs (default); ``False`` writes plain tiled ZSTD GeoTIFFs, as InVEST
-        writes plain GeoTIFFs, skipping the COG copy.
+        Write Cloud-Optimized GeoTIFFs (default); ``False`` writes plain tiled GeoTIFFs (with internal
+        overviews), as InVEST writes plain GeoTIFFs, skipping the COG copy.
+    compress : {"deflate", "lzw", "zstd"}
+        GeoTIFF codec: DEFLATE (default) and LZW are read by ArcMap 10.x and any GDAL; ZSTD is not.
+        Floating-point predictor. Each raster gets its band description and unit and a QGIS ``.qml`` beside it.
 
     Returns
     -------
@@ -192,6 +196,7 @@ def run_carbon(
     """
     if chunks <= 0 or chunks % 512:
         raise ConfigError(f"chunks must be a positive multiple of 512 pixels; got {chunks}")
+    compress = check_compress(compress)
     check_run_values(years=years, price=price, discount_pct=discount_pct, price_change_pct=price_change_pct, mc=mc)
     from ..sources import landcover_files, landcover_source
 
@@ -275,7 +280,7 @@ def run_carbon(
             if write_rasters:
                 files, change_by_zone = _write_rasters(lc, lc_alt, table, mapping, codes, ov_bas, ov_alt, const,
                                                        tmp_out, _source_flag(lc.attrs.get("tags", {})), client,
-                                                       zones_fn, overviews, cog)
+                                                       zones_fn, overviews, cog, compress)
             elif lc_alt is not None:
                 bas_a = stock_arrays(lc, table, mapping, codes, ov_bas)["c_storage"]
                 alt_a = stock_arrays(lc_alt, table, mapping, codes, ov_alt)["c_storage"]
@@ -456,8 +461,52 @@ def _summarise(per_bas: pd.DataFrame, per_alt: pd.DataFrame | None, mapping, nam
     return summary, classes, zones_df
 
 
+#: Band descriptions (Chinese, English, unit) of the carbon rasters; pixel values are densities, Mg C per
+#: hectare (as InVEST 3.20's carbon model writes them), not Mg C per pixel.
+_BAND_NAMES = {
+    "c_above": "地上生物量碳密度 above-ground carbon density",
+    "c_below": "地下生物量碳密度 below-ground carbon density",
+    "c_soil": "土壤有机碳密度 soil organic carbon density",
+    "c_dead": "枯落物碳密度 dead organic matter carbon density",
+    "c_storage": "总碳储量密度 total carbon stock density",
+}
+_DATES = {"_bas": ", 基期 baseline", "_alt": ", 比较期 alternate", "": ""}
+
+
+def _describe(name: str) -> tuple[str, str]:
+    """(band description, unit) of a carbon output raster."""
+    if name.startswith("npv"):
+        return "碳储量变化净现值 net present value of the carbon change (currency per ha)", "currency/ha"
+    if name.startswith("c_change"):
+        return "碳储量变化 carbon change, alternate − baseline (Mg C/ha)", "Mg C/ha"
+    for suffix, label in _DATES.items():
+        stem = name[: len(name) - len(suffix)]
+        if name.endswith(suffix) and stem in _BAND_NAMES:
+            return f"{_BAND_NAMES[stem]}{label} (Mg C/ha)", "Mg C/ha"
+    return name, "Mg C/ha"
+
+
+def _raster_styles(names, table, const) -> dict[str, str]:
+    """A QGIS style per raster: greens for stocks (to the table's largest density), red–white–green for change."""
+    from ..styles import change_qml, npv_qml, stock_qml
+
+    dens = table[list(POOLS)].astype(float)
+    top_total = float(dens.sum(axis=1).max())
+    spread = float(dens.sum(axis=1).max() - dens.sum(axis=1).min())
+    out = {}
+    for name in names:
+        if name.startswith("npv"):
+            out[name] = npv_qml(spread * abs(const or 1.0))
+        elif name.startswith("c_change"):
+            out[name] = change_qml(spread)
+        else:
+            pool = next((p for p in POOLS if name.startswith(p)), None)
+            out[name] = stock_qml(float(dens[pool].max()) if pool else top_total)
+    return out
+
+
 def _write_rasters(lc, lc_alt, table, mapping, codes, ov_bas, ov_alt, const, out: Path, source: str, client,
-                   zones_fn=None, overviews: bool = True, cog: bool = True):
+                   zones_fn=None, overviews: bool = True, cog: bool = True, compress: str = "deflate"):
     arrays = {}
     bas = stock_arrays(lc, table, mapping, codes, ov_bas)
     suffix_b = "_bas" if lc_alt is not None else ""
@@ -473,13 +522,16 @@ def _write_rasters(lc, lc_alt, table, mapping, codes, ov_bas, ov_alt, const, out
             import dask.array as da
 
             arrays["npv_bas_alt"] = da.where(change == -1.0, -1.0, change * np.float32(const)).astype("float32")
-    units = {k: ("currency per ha" if k.startswith("npv") else "Mg C/ha") for k in arrays}
-    tags = {k: {"units": units[k], "source": source, "nodata": "-1", "model": "kunsink carbon (InVEST 3.20 contract)"}
-            for k in arrays}
-    headline = {k for k in arrays if k.startswith(("c_storage", "c_change", "npv"))} if overviews else set()
+    tags = {}
+    for k in arrays:
+        description, units = _describe(k)
+        tags[k] = {"units": units, "description": description, "source": source, "nodata": "-1",
+                   "model": "kunsink carbon (InVEST 3.20 contract)"}
     extra = tuple(zone_sum_tasks(arrays["c_change_bas_alt"], zones_fn)) if lc_alt is not None else ()
-    paths, sums = store_geotiffs(arrays, lc, out, tags=tags, nodata=-1.0, scheduler=client, overviews=headline,
-                                 extra=extra, cog=cog)
+    paths, sums = store_geotiffs(arrays, lc, out, tags=tags, nodata=-1.0, scheduler=client,
+                                 overviews=None if overviews else set(), extra=extra, cog=cog, compress=compress,
+                                 qml=_raster_styles(arrays, table, const))
+    paths = [q for p in paths for q in (p, p.with_suffix(".qml"))]
     return paths, (reduce_zone_sums(list(sums)) if lc_alt is not None else None)
 
 

@@ -54,6 +54,7 @@ def register(app: typer.Typer) -> None:
         layer: Optional[str] = typer.Option(None, "--layer", help="Layer of a GeoPackage or File Geodatabase (default: DLTB / landcover)."),
         overviews: bool = typer.Option(True, "--overviews/--no-overviews", help="Overviews in the total/change rasters."),
         cog: bool = typer.Option(True, "--cog/--plain-tiff", help="Cloud-Optimized GeoTIFFs (default) or plain tiled GeoTIFFs."),
+        compress: str = typer.Option("deflate", "--compress", help="GeoTIFF compression: deflate (default; ArcMap and any GDAL read it), lzw, or zstd (not readable by ArcMap or GDAL < 2.3)."),
     ) -> None:
         """Carbon stocks (Mg C) in four pools, change between two dates, value and Monte Carlo uncertainty."""
         from rich.console import Console
@@ -64,6 +65,9 @@ def register(app: typer.Typer) -> None:
                       correlate_dates=not independent_dates)
         if mc < 0:
             raise ConfigError("--mc must be 0 or more")
+        from ..rasterout import check_compress
+
+        compress = check_compress(compress)
         vectors = [p for p in landcover if p.suffix.lower() in _VECTOR]
         if vectors and len(landcover) > 1:
             raise ConfigError(f"--landcover {vectors[0].name} is a polygon layer: give it alone (several "
@@ -79,7 +83,7 @@ def register(app: typer.Typer) -> None:
 
                 result = run_carbon(landcover[0] if len(landcover) == 1 else landcover, out, scheme=scheme, reclass=reclass, pool_rasters=_pools(pool),
                                     alt_pool_rasters=_pools(alt_pool), chunks=chunks, scheduler=scheduler,
-                                    overviews=overviews, cog=cog, **common)
+                                    overviews=overviews, cog=cog, compress=compress, **common)
         s = result.summary
         if s.get("study_area"):
             a = s["study_area"]
