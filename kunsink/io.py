@@ -473,17 +473,26 @@ def read_raster_array(path: str | os.PathLike, band: int = 1) -> tuple[np.ndarra
     return arr, profile
 
 
-def write_raster(array: np.ndarray, path: str | os.PathLike, profile: dict[str, Any], **tags: Any) -> Path:
-    """Write a 2-D (or band-first 3-D) array as a tiled, deflate-compressed GeoTIFF, atomically.
+def write_raster(array: np.ndarray, path: str | os.PathLike, profile: dict[str, Any], *, compress: str = "deflate",
+                 overviews: bool = True, qml: str | None = None, **tags: Any) -> Path:
+    """Write a 2-D (or band-first 3-D) array as a tiled, compressed GeoTIFF with overviews, atomically.
 
-    ``profile`` needs at least ``crs`` and ``transform``; ``nodata`` is kept. Keyword
-    arguments become dataset tags (e.g. ``source="synthetic"``).
+    ``profile`` needs at least ``crs`` and ``transform``; ``nodata`` is kept. ``compress`` is ``deflate``
+    (default; read by ArcMap 10.x and any GDAL), ``lzw`` or ``zstd``, with predictor 3 for floats and 2
+    for integers. ``overviews`` adds internal overviews (nearest; down to one 256-pixel tile). Keyword
+    arguments become dataset tags (e.g. ``source="synthetic"``); ``units`` and ``description`` also become
+    every band's unit and description. ``qml`` (a QGIS style, :mod:`kunsink.styles`) is written as
+    ``<name>.qml`` beside the file.
     """
     import rasterio
+    from rasterio.enums import Resampling
+
+    from .rasterout import creation_options, overview_factors
 
     arr = np.asarray(array)
     if arr.ndim == 2:
         arr = arr[np.newaxis]
+    opts = creation_options(compress, arr.dtype.name)
     out = {
         "driver": "GTiff",
         "height": arr.shape[1],
@@ -493,8 +502,7 @@ def write_raster(array: np.ndarray, path: str | os.PathLike, profile: dict[str, 
         "tiled": True,
         "blockxsize": 256,
         "blockysize": 256,
-        "compress": "deflate",
-        "predictor": 2 if arr.dtype.kind in "iu" else 3,
+        **opts,
     }
     for key in ("crs", "transform", "nodata"):
         if key in profile:
@@ -503,11 +511,24 @@ def write_raster(array: np.ndarray, path: str | os.PathLike, profile: dict[str, 
         out.update(tiled=False)
         out.pop("blockxsize")
         out.pop("blockysize")
-    with atomic_path(path) as tmp:
-        with rasterio.open(tmp, "w", **out) as ds:
-            ds.write(arr)
-            if tags:
-                ds.update_tags(**{k: str(v) for k, v in tags.items()})
+    env = {"COMPRESS_OVERVIEW": opts["compress"].upper(), "PREDICTOR_OVERVIEW": str(opts["predictor"])}
+    if "zlevel" in opts:
+        env["ZLEVEL_OVERVIEW"] = str(opts["zlevel"])
+    with atomic_path(path) as tmp, rasterio.Env(**env), rasterio.open(tmp, "w", **out) as ds:
+        ds.write(arr)
+        if tags:
+            ds.update_tags(**{k: str(v) for k, v in tags.items()})
+        for b in range(1, arr.shape[0] + 1):
+            if tags.get("description"):
+                ds.set_band_description(b, str(tags["description"]))
+            if tags.get("units"):
+                ds.set_band_unit(b, str(tags["units"]))
+        if overviews:
+            ds.build_overviews(overview_factors(arr.shape[1], arr.shape[2], 256), Resampling.nearest)
+    if qml is not None:
+        from .styles import write_raster_qml
+
+        write_raster_qml(path, qml)
     return Path(path)
 
 
