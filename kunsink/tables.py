@@ -1,13 +1,19 @@
-"""One writer each for the tables kunsink hands to people: CSV (for Excel/WPS) and strict JSON.
+"""One writer each for the tables kunsink hands to people: CSV and xlsx (for Excel/WPS) and strict JSON.
 
 - **CSV** is UTF-8 with a byte-order mark (Chinese Excel opens a BOM-less UTF-8 file garbled),
   or an explicit encoding (``gbk`` for old ArcGIS); text cells that a spreadsheet would run as a
   formula (starting ``=``, ``+``, ``-``, ``@``, tab or carriage return) are neutralised with a
-  leading ``'``; numbers are never touched.
+  leading ``'``. Float columns are rounded to the precision the column dictionary gives them
+  (:mod:`kunsink.columns`: Mg C to 2 decimals, shares to 4 …; an unknown column to 6
+  significant digits), so Excel never shows ``4672.610000000001``.
+- **xlsx** (:func:`write_xlsx`, :func:`write_workbook`): a sheet per table with a Chinese and an
+  English header row (units spelled out), numbers stored as numbers with a number format of
+  their precision, an "说明 About" sheet listing the tables and saying which hold synthetic data.
 - **JSON** is strict: ``NaN`` and ``±Infinity`` become ``null``, NumPy and pandas scalars become
-  plain numbers, dates become ISO text, so any strict parser reads the file.
+  plain numbers, dates become ISO text, so any strict parser reads the file. JSON is for
+  programs and keeps full float precision (rounding is for people).
 
-Both write to a temporary name and rename when complete (:func:`kunsink.io.atomic_path`).
+All write to a temporary name and rename when complete (:func:`kunsink.io.atomic_path`).
 """
 
 from __future__ import annotations
@@ -16,14 +22,31 @@ import datetime as dt
 import json
 import math
 import os
+import re
+import unicodedata
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["FORMULA_PREFIXES", "neutralise_cell", "neutralise_frame", "write_csv", "to_strict", "dumps_json",
-           "write_json"]
+__all__ = [
+    "FORMULA_PREFIXES",
+    "SYNTHETIC_BANNER",
+    "WORKBOOK_NAME",
+    "dumps_json",
+    "is_synthetic",
+    "neutralise_cell",
+    "neutralise_frame",
+    "read_table",
+    "sheet_names",
+    "to_strict",
+    "write_csv",
+    "write_json",
+    "write_workbook",
+    "write_xlsx",
+]
 
 #: A cell starting with one of these is a formula to Excel, WPS and LibreOffice.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -56,7 +79,7 @@ def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_csv(df: pd.DataFrame, path: str | os.PathLike, *, index: bool = False, encoding: str | None = None,
-              atomic: bool = True) -> Path:
+              atomic: bool = True, rounded: bool = True) -> Path:
     """Write ``df`` as a CSV that opens cleanly in Excel/WPS.
 
     Parameters
@@ -71,14 +94,19 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike, *, index: bool = False,
         ``None`` (default) writes UTF-8 with a BOM; give ``gbk`` for tools that need it.
     atomic : bool
         False when ``path`` is already inside a staging folder that is renamed as a whole.
+    rounded : bool
+        Round float columns to their precision (:func:`kunsink.columns.round_frame`); False only
+        for a table a program reads back exactly (a model's training data).
 
     Returns
     -------
     pathlib.Path
     """
+    from .columns import round_frame
     from .io import atomic_path
 
-    frame = neutralise_frame(df.reset_index() if index and not isinstance(df.index, pd.RangeIndex) else df)
+    frame = df.reset_index() if index and not isinstance(df.index, pd.RangeIndex) else df
+    frame = neutralise_frame(round_frame(frame) if rounded else frame)
     keep_index = index and isinstance(df.index, pd.RangeIndex)
     enc = encoding or "utf-8-sig"
     target = Path(path)
@@ -88,6 +116,301 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike, *, index: bool = False,
     with atomic_path(target) as tmp:
         frame.to_csv(tmp, index=keep_index, encoding=enc)
     return target
+
+
+# --------------------------------------------------------------------------------------------
+# workbooks
+# --------------------------------------------------------------------------------------------
+
+#: What a sheet holding demo data says, in its first row and on the About sheet.
+SYNTHETIC_BANNER = "合成数据 SYNTHETIC — 演示数据，非实测 demo data, not measured"
+#: The workbook :func:`write_workbook` gathers an output folder's tables into.
+WORKBOOK_NAME = "tables.xlsx"
+_ABOUT = "说明 About"
+_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+_NUMERIC_TEXT = re.compile(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def is_synthetic(df: pd.DataFrame) -> bool:
+    """True if a ``source``-like column of ``df`` says ``synthetic`` in any row."""
+    for col in df.columns:
+        low = str(col).lower()
+        sourcey = low in ("source", "data_source") or "data source" in low or "数据来源" in low
+        if sourcey and df[col].astype(str).str.lower().str.contains("synthetic", regex=False).any():
+            return True
+    return False
+
+
+def sheet_names(names: list[str]) -> list[str]:
+    """Excel-safe, unique sheet names for ``names`` (≤ 31 characters, none of ``[]:*?/\\``).
+
+    >>> sheet_names(["carbon/classes", "a:b", "a?b", "History", "x" * 40])
+    ['carbon-classes', 'a_b', 'a_b~2', 'History_', 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx']
+    """
+    out: list[str] = []
+    taken: set[str] = {_ABOUT.lower()}
+    for raw in names:
+        base = str(raw).replace("/", "-").replace("\\\\", "-")
+        base = _BAD_SHEET_CHARS.sub("_", base).strip().strip("'") or "sheet"
+        if base.lower() == "history":  # a name Excel keeps for itself
+            base += "_"
+        name, n = base[:31], 1
+        while name.lower() in taken:
+            n += 1
+            tail = f"~{n}"
+            name = base[: 31 - len(tail)] + tail
+        taken.add(name.lower())
+        out.append(name)
+    return out
+
+
+def _display_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _cell_value(v: Any) -> Any:
+    """A value openpyxl writes as itself: numbers, text, booleans, dates; blanks for NaN/None."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        return f if math.isfinite(f) else None
+    if isinstance(v, pd.Timestamp):
+        return v.to_pydatetime()
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v
+    return ILLEGAL_CHARACTERS_RE.sub("", str(v))
+
+
+def _write_sheet(ws: Any, df: pd.DataFrame, synthetic: bool) -> None:
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    from .columns import column_spec, round_frame
+
+    frame = round_frame(df)
+    cols = [str(c) for c in frame.columns]
+    specs = [column_spec(c) for c in cols]
+    head_font, head_fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
+    en_font = Font(italic=True, color="404040")
+    for j, spec in enumerate(specs, start=1):
+        zh = ws.cell(row=1, column=j, value=_cell_value(spec.label_zh))
+        en = ws.cell(row=2, column=j, value=_cell_value(spec.label_en))
+        for c in (zh, en):
+            c.data_type = "s"  # a header is text, never a formula
+            c.fill = head_fill
+            c.alignment = Alignment(wrap_text=True, vertical="top")
+        zh.font, en.font = head_font, en_font
+    formats = []
+    for j, col in enumerate(cols):
+        s = frame.iloc[:, j]
+        if pd.api.types.is_bool_dtype(s.dtype):
+            formats.append("General")
+        elif pd.api.types.is_integer_dtype(s.dtype) and specs[j].decimals is None:
+            formats.append("0")
+        elif pd.api.types.is_numeric_dtype(s.dtype):
+            formats.append(specs[j].number_format)
+        else:
+            formats.append(None)
+    widths = [max(_display_width(specs[j].label_zh), _display_width(specs[j].label_en)) / 1.6
+              for j in range(len(cols))]
+    for i, row in enumerate(frame.itertuples(index=False, name=None), start=3):
+        for j, v in enumerate(row):
+            value = _cell_value(v)
+            if value is None:
+                continue
+            cell = ws.cell(row=i, column=j + 1, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # stored as text: never run as a formula
+                if value.startswith(FORMULA_PREFIXES):
+                    cell.quotePrefix = True  # and stays text when edited
+            elif isinstance(value, (dt.date, dt.datetime)):
+                cell.number_format = "yyyy-mm-dd" if not isinstance(value, dt.datetime) else "yyyy-mm-dd hh:mm"
+            elif formats[j] is not None and not isinstance(value, bool):
+                cell.number_format = formats[j]
+            if i < 203:  # widths from the first rows are enough
+                shown = f"{value:,.{specs[j].decimals}f}" if isinstance(value, float) and specs[j].decimals \
+                    is not None else str(value)
+                widths[j] = max(widths[j], _display_width(shown))
+    for j, w in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(j)].width = min(max(8.0, w + 2), 48.0)
+    ws.row_dimensions[1].height = 30
+    ws.freeze_panes = "A3"
+    if synthetic:
+        banner = ws.cell(row=1, column=len(cols) + 2, value=SYNTHETIC_BANNER)
+        banner.font = Font(bold=True, color="C00000")
+        banner.fill = PatternFill("solid", fgColor="FFF2CC")
+        ws.column_dimensions[get_column_letter(len(cols) + 2)].width = _display_width(SYNTHETIC_BANNER) + 2
+        ws.sheet_properties.tabColor = "C00000"
+        ws.oddHeader.center.text = "合成数据 SYNTHETIC"
+    if len(frame):
+        ws.auto_filter.ref = f"A2:{get_column_letter(max(1, len(cols)))}{len(frame) + 2}"
+
+
+def write_xlsx(tables: Mapping[str, pd.DataFrame], path: str | os.PathLike, *,
+               sources: Mapping[str, str] | None = None, title: str | None = None, atomic: bool = True) -> Path:
+    """Write ``tables`` as one workbook: an "说明 About" sheet, then a sheet per table.
+
+    Each table sheet has Chinese headers in row 1, English headers with units in row 2 and the
+    data from row 3 (panes frozen under the headers). Numbers are stored as numbers, rounded and
+    formatted to their column's precision (:mod:`kunsink.columns`); text is stored as text, so a
+    cell starting with ``=`` is never run as a formula. A table whose ``source`` column says
+    ``synthetic`` is marked "合成数据 SYNTHETIC" on its sheet (row 1, red tab) and on the About sheet.
+
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame
+        Table name → table (a geometry column is dropped); the name becomes the sheet name,
+        made Excel-safe (:func:`sheet_names`).
+    path : path-like
+        The ``.xlsx`` file; written to a temporary name and renamed when complete.
+    sources : mapping of str to str, optional
+        Table name → the file it came from, listed on the About sheet.
+    title : str, optional
+        First line of the About sheet.
+    atomic : bool
+        False when ``path`` is inside a staging folder that is renamed as a whole.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    from ._version import __version__
+    from .io import atomic_path
+
+    names = list(tables)
+    sheets = sheet_names(names)
+    wb = Workbook()
+    about = wb.active
+    about.title = _ABOUT
+    flags = {}
+    for name, sheet in zip(names, sheets):
+        df = tables[name]
+        df = pd.DataFrame(df.drop(columns=[c for c in df.columns if str(c) == "geometry"]))
+        flags[name] = is_synthetic(df)
+        _write_sheet(wb.create_sheet(sheet), df, flags[name])
+    about.append([title or "kunsink 数据表 tables"])
+    about["A1"].font = Font(bold=True, size=13)
+    note = (f"kunsink {__version__}, {dt.date.today().isoformat()}; 每表第1行中文表头，第2行英文表头及单位 "
+            "row 1 Chinese headers, row 2 English headers with units")
+    about.append([note])
+    if any(flags.values()):
+        about.append([SYNTHETIC_BANNER])
+        about.cell(row=about.max_row, column=1).font = Font(bold=True, color="C00000")
+        about.sheet_properties.tabColor = "C00000"
+    about.append([])
+    about.append(["工作表 Sheet", "表 Table", "来源文件 Source file", "行数 Rows", "数据 Data"])
+    for c in about[about.max_row]:
+        c.font = Font(bold=True)
+    for name, sheet in zip(names, sheets):
+        about.append([_cell_value(sheet), _cell_value(name), _cell_value((sources or {}).get(name, "")),
+                      len(tables[name]), "合成数据 SYNTHETIC" if flags[name] else ""])
+        for c in about[about.max_row]:
+            if isinstance(c.value, str):
+                c.data_type = "s"
+        if flags[name]:
+            about.cell(row=about.max_row, column=5).font = Font(bold=True, color="C00000")
+    for col, w in zip("ABCDE", (32, 32, 44, 10, 22)):
+        about.column_dimensions[col].width = w
+    target = Path(path)
+    if not atomic:
+        wb.save(target)
+        return target
+    with atomic_path(target) as tmp:
+        wb.save(tmp)
+    return target
+
+
+def _maybe_numeric(s: pd.Series) -> pd.Series:
+    """A text column as numbers if every non-blank cell is a plain number (codes like ``0101`` stay text)."""
+    filled = s[s != ""]
+    if not len(filled) or not filled.str.fullmatch(_NUMERIC_TEXT).all():
+        return s
+    if filled.str.match(r"-?0\d").any():  # a leading zero: a code, not a number
+        return s
+    num = pd.to_numeric(s.replace("", np.nan))
+    if num.dropna().mod(1).eq(0).all() and not filled.str.contains(r"[.eE]").any():
+        return num.astype("Int64")
+    return num.astype("float64")
+
+
+def read_table(path: str | os.PathLike) -> pd.DataFrame:
+    """A CSV written by :func:`write_csv` read back: numbers as numbers, codes with leading zeros as text.
+
+    Cells neutralised for a spreadsheet (``'=…``) get their text back; a ``true``/``false``
+    column becomes booleans. UTF-8 (with or without a BOM) and GBK are read.
+    """
+    p = Path(path)
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            raw = pd.read_csv(p, dtype=str, keep_default_na=False, encoding=enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:  # pragma: no cover - gb18030 decodes any byte sequence
+        raise ValueError(f"{p}: not UTF-8 or GBK text")
+    out = {}
+    for col in raw.columns:
+        s = raw[col].astype(object)
+        s = s.where(~(s.str.startswith("'") & s.str[1:2].isin(list(FORMULA_PREFIXES))), s.str[1:])
+        name = str(col)
+        if name.startswith("'") and name[1:2] in FORMULA_PREFIXES:
+            name = name[1:]
+        if len(s) and s[s != ""].isin(["True", "False"]).all() and (s != "").any():
+            out[name] = s.map({"True": True, "False": False, "": None})
+        else:
+            num = _maybe_numeric(s)
+            out[name] = num if num is not s else s.where(s != "", None)
+    return pd.DataFrame(out)
+
+
+def write_workbook(folder: str | os.PathLike, out: str | os.PathLike | None = None, *,
+                   title: str | None = None) -> Path:
+    """Gather every CSV under ``folder`` (its whole tree) into one workbook, ``folder/tables.xlsx``.
+
+    Each CSV becomes a sheet named after its path relative to ``folder`` (``carbon/classes.csv``
+    → ``carbon-classes``); hidden files and folders (staging names) are skipped. Call it at the
+    end of a command's write step with the staging folder, or on a folder holding several
+    commands' outputs (``outputs/demo``) for one workbook of all their tables.
+
+    Parameters
+    ----------
+    folder : path-like
+        The output folder to search.
+    out : path-like, optional
+        Where to write (default ``folder/tables.xlsx``).
+    title : str, optional
+        First line of the About sheet (default: the folder's name).
+
+    Returns
+    -------
+    pathlib.Path
+        The workbook written.
+    """
+    root = Path(folder)
+    csvs = sorted(p for p in root.rglob("*.csv")
+                  if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    tables: dict[str, pd.DataFrame] = {}
+    sources: dict[str, str] = {}
+    for p in csvs:
+        rel = p.relative_to(root)
+        parts = [*rel.parent.parts, rel.stem]
+        short = [x for i, x in enumerate(parts) if i == 0 or x != parts[i - 1]]  # coverage/coverage → coverage
+        name = "/".join(short)
+        tables[name] = read_table(p)
+        sources[name] = rel.as_posix()
+    return write_xlsx(tables, Path(out) if out is not None else root / WORKBOOK_NAME, sources=sources,
+                      title=title or f"kunsink 数据表 tables: {root.resolve().name}")
+
 
 
 def to_strict(obj: Any) -> Any:
