@@ -7,7 +7,14 @@ on a map made with ``shift_to_gcj02=True`` for AMap tiles).
 """
 
 from .base import BASEMAPS, KunsinkMap, add_basemap, new_map, save_map
-from .decor import SYNTHETIC_NOTICE, add_legend, add_ramp_legend, mark_synthetic, set_footnote, set_title
+from .decor import (
+    SYNTHETIC_NOTICE,
+    add_legend,
+    add_ramp_legend,
+    mark_synthetic,
+    set_footnote,
+    set_title,
+)
 from .layers import add_vector_layer, is_synthetic
 from .offline import OfflineError, check_offline, make_offline, render_html
 from .overview import CLCD_PALETTE, overview_map
@@ -20,24 +27,24 @@ __all__ = [
     "SYNTHETIC_NOTICE",
     "KunsinkMap",
     "OfflineError",
-    "new_map",
     "add_basemap",
-    "save_map",
-    "render_html",
-    "make_offline",
-    "check_offline",
-    "add_vector_layer",
     "add_categorical_raster",
     "add_continuous_raster",
     "add_legend",
     "add_ramp_legend",
-    "set_title",
-    "set_footnote",
-    "mark_synthetic",
+    "add_vector_layer",
+    "check_offline",
     "is_synthetic",
+    "make_offline",
+    "mark_synthetic",
+    "new_map",
     "overview_map",
+    "render_html",
+    "save_map",
+    "set_footnote",
+    "set_title",
 ]
 
-from .carbon import carbon_map, read_for_display  # noqa: E402
+from .carbon import carbon_map, read_for_display
 
 __all__ += ["carbon_map", "read_for_display"]

@@ -21,13 +21,15 @@ from pathlib import Path
 from typing import Any
 
 import folium
+from branca.element import MacroElement
+from folium.template import Template
 
 from ..errors import ConfigError, CRSError
 from ..io import atomic_path
 from .decor import DEFAULT_FOOTNOTE, decor, set_footnote, set_title
 from .offline import check_offline, make_offline
 
-__all__ = ["BASEMAPS", "KunsinkMap", "new_map", "add_basemap", "save_map", "to_lonlat_bounds"]
+__all__ = ["BASEMAPS", "KunsinkMap", "add_basemap", "new_map", "save_map", "to_lonlat_bounds"]
 
 _TDT = ("https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER={layer}"
         "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}")
@@ -47,6 +49,23 @@ BASEMAPS: dict[str, tuple[str, str, str, str]] = {
              "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
              "&copy; 高德地图 AutoNavi", "gcj02"),
 }
+
+
+class MetricScale(MacroElement):
+    """A scale bar in metres and kilometres only (Leaflet's default adds feet and miles)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        L.control.scale({metric: true, imperial: false, maxWidth: 160, position: 'bottomleft'})
+            .addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "KunsinkMetricScale"
 
 
 class KunsinkMap(folium.Map):
@@ -108,6 +127,7 @@ def new_map(
     tianditu_key: str | None = None,
     footnote: str | None = DEFAULT_FOOTNOTE,
     layer_control: bool = True,
+    collapse_layers: bool = True,
     bounds_crs: Any = None,
     max_zoom: int = 18,
 ) -> KunsinkMap:
@@ -130,7 +150,10 @@ def new_map(
     footnote : str or None
         Bottom footnote; default the internal-use / no 审图号 line. ``None`` for none.
     layer_control : bool
-        Add an (expanded) layer control listing basemaps and layers.
+        Add a layer control listing basemaps and layers.
+    collapse_layers : bool
+        Show the layer control as a small "图层 Layers" button that opens on hover or tap
+        (default), so it does not cover the map; ``False`` keeps the list open.
     bounds_crs : optional
         CRS of a bounds tuple.
     max_zoom : int
@@ -156,10 +179,11 @@ def new_map(
 
         xs, ys = wgs84_to_gcj02([w, e], [s, n])
         w, e, s, n = float(xs[0]), float(xs[1]), float(ys[0]), float(ys[1])
-    m = KunsinkMap(location=[(s + n) / 2, (w + e) / 2], zoom_start=11, tiles=None, control_scale=True,
+    m = KunsinkMap(location=[(s + n) / 2, (w + e) / 2], zoom_start=11, tiles=None, control_scale=False,
                    max_zoom=max_zoom, prefer_canvas=False, zoom_snap=0.25, zoom_delta=0.5)
     top = 90 if title else 20  # keep the title and notice off the data
     m.fit_bounds([[s, w], [n, e]], padding_top_left=(20, top), padding_bottom_right=(20, 30))
+    MetricScale().add_to(m)
     d = decor(m)
     d.settings.shift_to_gcj02 = bool(shift_to_gcj02)
     for i, name in enumerate(names):
@@ -167,7 +191,7 @@ def new_map(
     set_title(m, title, subtitle)
     set_footnote(m, footnote)
     if layer_control:
-        folium.LayerControl(position="topright", collapsed=False).add_to(m)
+        folium.LayerControl(position="topright", collapsed=bool(collapse_layers)).add_to(m)
     return m
 
 

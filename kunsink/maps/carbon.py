@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .base import area_title, KunsinkMap, new_map
+from .base import KunsinkMap, area_title, new_map
 from .layers import add_vector_layer
 from .rasters import add_continuous_raster
 
-__all__ = ["read_for_display", "carbon_map"]
+__all__ = ["carbon_map", "period_labels", "read_for_display", "run_years"]
 
 
 def read_for_display(path: str | os.PathLike, max_px: int = 1500) -> tuple[np.ndarray, Any, Any, dict[str, str]]:
@@ -31,9 +33,101 @@ def read_for_display(path: str | os.PathLike, max_px: int = 1500) -> tuple[np.nd
         return arr.filled(np.nan), transform, ds.crs, dict(ds.tags())
 
 
+_YEAR = re.compile(r"(?<![0-9])(19[5-9][0-9]|2[01][0-9][0-9])(?![0-9])")
+
+
+def _year_of(value: Any) -> int | None:
+    """A plausible year (1950–2199) in a tag value or file name, if exactly one is there."""
+    if value is None:
+        return None
+    found = set(_YEAR.findall(str(value)))
+    return int(found.pop()) if len(found) == 1 else None
+
+
+def _input_year(path: Any) -> int | None:
+    """The year of an input land-cover raster: its ``year`` tag, else a year in its file name."""
+    if not path:
+        return None
+    p = Path(str(path))
+    if p.suffix.lower() in (".tif", ".tiff") and p.is_file():
+        import rasterio
+        from rasterio.errors import RasterioError
+
+        try:
+            with rasterio.open(p) as ds:
+                year = _year_of(ds.tags().get("year"))
+        except (OSError, RasterioError):  # an unreadable input only loses its year
+            year = None
+        if year is not None:
+            return year
+    return _year_of(p.stem)
+
+
+def run_years(result_dir: str | os.PathLike) -> tuple[int | None, int | None]:
+    """The years of a carbon run's two land covers, where the outputs tell them.
+
+    Looked up in order: the ``year`` tag of ``c_storage_bas.tif`` / ``c_storage_alt.tif`` (or of
+    ``c_storage.tif``); ``summary.json`` (the valuation's ``year_base``/``year_alt``, then
+    ``landcover_year``); the ``year`` tag or file name of the input land covers named in
+    ``summary.json``. ``None`` where none of them says.
+
+    Returns
+    -------
+    (int or None, int or None)
+        Years of the first (baseline) and second (alternate) land cover.
+    """
+    import rasterio
+
+    d = Path(result_dir)
+    base = alt = None
+    for name, which in (("c_storage_bas.tif", 0), ("c_storage.tif", 0), ("c_storage_alt.tif", 1)):
+        if (d / name).exists():
+            with rasterio.open(d / name) as ds:
+                year = _year_of(ds.tags().get("year"))
+            if which == 0:
+                base = base if base is not None else year
+            else:
+                alt = year
+    summary: dict[str, Any] = {}
+    if (d / "summary.json").is_file():
+        try:
+            loaded = json.loads((d / "summary.json").read_text(encoding="utf-8-sig"))
+            summary = loaded if isinstance(loaded, dict) else {}
+        except (OSError, ValueError):
+            summary = {}
+    valuation = summary.get("valuation") if isinstance(summary.get("valuation"), dict) else {}
+    base = base if base is not None else _year_of(valuation.get("year_base"))
+    alt = alt if alt is not None else _year_of(valuation.get("year_alt"))
+    base = base if base is not None else _year_of(summary.get("landcover_year"))
+    base = base if base is not None else _input_year(summary.get("landcover"))
+    alt = alt if alt is not None else _input_year(summary.get("alt_landcover"))
+    if base is not None and alt is not None and base == alt:
+        return None, None  # two land covers of one year: the year cannot tell them apart
+    return base, alt
+
+
+def period_labels(years: tuple[int | None, int | None]) -> tuple[str, str, str]:
+    """Short labels of the first date, the second date and the change between them.
+
+    ``("2020", "2025", "2020→2025")`` when the years are known, else the neutral
+    ``("第一期 first date", "第二期 second date", "第一期→第二期 first→second date")``.
+    """
+    base, alt = years
+    first = str(base) if base is not None else "第一期 first date"
+    second = str(alt) if alt is not None else "第二期 second date"
+    if base is not None and alt is not None:
+        change = f"{base}→{alt}"
+    else:
+        change = f"{first}→{second}" if (base or alt) else "第一期→第二期 first→second date"
+    return first, second, change
+
+
 def carbon_map(result_dir: str | os.PathLike, zones: Any = None, boundary: Any = None,
-               title: str | None = None, **map_options: Any) -> KunsinkMap:
+               title: str | None = None, years: tuple[int | None, int | None] | None = None,
+               **map_options: Any) -> KunsinkMap:
     """Map the outputs of :func:`kunsink.carbon.run.run_carbon`.
+
+    Layers and popups name the two land covers by their years (``碳密度 Carbon density 2020``).
 
     Parameters
     ----------
@@ -43,34 +137,46 @@ def carbon_map(result_dir: str | os.PathLike, zones: Any = None, boundary: Any =
         The zones of the run; their totals (Mg C) from ``zones.csv`` are joined by name for popups.
     boundary : GeoDataFrame, optional
         Drawn as an outline.
+    years : (int or None, int or None), optional
+        Years of the first and second land cover; default what the outputs tell
+        (:func:`run_years`). An unknown year gets a neutral label (第一期 first date …).
     """
     title = title or area_title("碳储量", "carbon stock")
     import pandas as pd
 
     d = Path(result_dir)
     stock = d / "c_storage_bas.tif" if (d / "c_storage_bas.tif").exists() else d / "c_storage.tif"
+    alt = d / "c_storage_alt.tif"
+    change = d / "c_change_bas_alt.tif"
+    base_year, alt_year = years if years is not None else run_years(d)
+    first, second, span = period_labels((base_year, alt_year))
     arr, transform, crs, tags = read_for_display(stock)
     from rasterio.transform import array_bounds
 
     extent = boundary if boundary is not None else array_bounds(arr.shape[0], arr.shape[1], transform)
     if boundary is None:
         map_options.setdefault("bounds_crs", crs)
+    two = alt.exists()
+    # one land cover of unknown year needs no period name at all
+    first = first if two or base_year is not None else ""
+    if base_year is not None and (alt_year is not None or not two):
+        map_options.setdefault("subtitle", f"{base_year} → {alt_year}" if two else str(base_year))
     m = new_map(extent, title=title, **map_options)
     source = tags.get("source")
     vmax = float(np.nanpercentile(arr, 99)) if np.isfinite(arr).any() else 1.0
-    add_continuous_raster(m, arr, transform, crs, "碳密度 Carbon density (baseline)", colours="carbon", vmin=0,
+    one = f"碳密度 Carbon density {first}".strip()
+    add_continuous_raster(m, arr, transform, crs, one, colours="carbon", vmin=0,
                           vmax=vmax, unit="Mg C/ha", nodata=None, source=source)
-    alt = d / "c_storage_alt.tif"
-    if alt.exists():
+    if two:
         a2, t2, c2, _ = read_for_display(alt)
-        add_continuous_raster(m, a2, t2, c2, "碳密度 Carbon density (alternate)", colours="carbon", vmin=0,
+        add_continuous_raster(m, a2, t2, c2, f"碳密度 Carbon density {second}", colours="carbon", vmin=0,
                               vmax=vmax, unit="Mg C/ha", nodata=None, show=False, source=source)
-    change = d / "c_change_bas_alt.tif"
     if change.exists():
         ch, tc, cc, _ = read_for_display(change)
         lim = float(np.nanpercentile(np.abs(ch), 99.5)) if np.isfinite(ch).any() else 1.0
-        add_continuous_raster(m, ch, tc, cc, "碳储量变化 Carbon change", colours="change", vmin=-max(lim, 1e-6),
-                              vmax=max(lim, 1e-6), unit="Mg C/ha", nodata=None, show=False, source=source)
+        add_continuous_raster(m, ch, tc, cc, f"碳储量变化 Carbon change {span}", colours="change",
+                              vmin=-max(lim, 1e-6), vmax=max(lim, 1e-6), unit="Mg C/ha", nodata=None, show=False,
+                              source=source)
     if boundary is not None:
         add_vector_layer(m, boundary, "行政边界 District boundary",
                          style={"color": "#222222", "weight": 2.0, "fillOpacity": 0.0, "dashArray": "6 4"})
@@ -80,8 +186,9 @@ def carbon_map(result_dir: str | os.PathLike, zones: Any = None, boundary: Any =
         z = zones.merge(table[keep], left_on="name", right_on="zone", how="left")
         for c in keep[1:]:
             z[c] = z[c].round(1)
-        labels = {"name": "分区 Zone", "area_ha": "面积 Area (ha)", "total_mgc": "碳储量 Stock (Mg C)",
-                  "total_alt_mgc": "第二期 Alternate (Mg C)", "change_mgc": "变化 Change (Mg C)"}
+        labels = {"name": "分区 Zone", "area_ha": "面积 Area (ha)",
+                  "total_mgc": f"碳储量 Stock {first} (Mg C)".replace("  ", " "),
+                  "total_alt_mgc": f"碳储量 Stock {second} (Mg C)", "change_mgc": f"变化 Change {span} (Mg C)"}
         fields = {k: v for k, v in labels.items() if k in z.columns}
         add_vector_layer(m, z, "分区合计 Zone totals", tooltip_fields=fields, popup_fields=fields,
                          style={"color": "#5b3a8c", "weight": 2.0, "fillOpacity": 0.05})

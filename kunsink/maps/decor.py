@@ -21,14 +21,15 @@ from folium.template import Template
 from ..errors import ConfigError
 
 __all__ = [
-    "SYNTHETIC_NOTICE",
     "DEFAULT_FOOTNOTE",
+    "SYNTHETIC_NOTICE",
     "add_legend",
     "add_ramp_legend",
-    "set_title",
-    "set_footnote",
-    "mark_synthetic",
     "check_colour",
+    "mark_synthetic",
+    "note_layer",
+    "set_footnote",
+    "set_title",
 ]
 
 SYNTHETIC_NOTICE = "合成演示数据 Synthetic demo data — not real survey data"
@@ -51,8 +52,12 @@ def check_colour(colour: str) -> str:
 class _Section:
     title: str
     body: str
-    layer: str | None = None  # the layer-control name (already escaped once, as Leaflet shows it)
+    layers: list[str] = field(default_factory=list)  # layer-control names (escaped once, as Leaflet shows them)
     show: bool = True
+
+    @property
+    def layer(self) -> str | None:
+        return self.layers[0] if self.layers else None
 
 
 @dataclass
@@ -64,6 +69,8 @@ class _Settings:
     footnote: str | None = None
     legends: list[_Section] = field(default_factory=list)
     basemaps: list[str] = field(default_factory=list)
+    #: layer-control name -> whether the layer starts switched on (for the legend sections)
+    layer_shown: dict[str, bool] = field(default_factory=dict)
 
 
 class Decor(MacroElement):
@@ -96,12 +103,19 @@ class Decor(MacroElement):
           .kz-ticks { display: flex; justify-content: space-between; width: 202px; font-size: 11px; }
           .kz-foot { bottom: 4px; left: 50%; transform: translateX(-50%); padding: 2px 8px; font-size: 11px;
                      color: #444; white-space: nowrap; }
+          .kz-popup-open .leaflet-tooltip-pane { visibility: hidden; }
+          .leaflet-control-layers-toggle { width: auto !important; min-width: 36px; padding: 0 8px 0 40px;
+                     background-position: 6px center; line-height: 36px; font-size: 13px; color: #222;
+                     text-decoration: none; }
+          .leaflet-control-layers-toggle::after { content: "图层 Layers"; }
+          .leaflet-control-layers-expanded .leaflet-control-layers-toggle { display: none; }
+          .leaflet-control-layers-list { max-height: 60vh; overflow-y: auto; }
         </style>
         {% endmacro %}
 
         {% macro html(this, kwargs) %}
         {%- if this.settings.title or this.settings.synthetic_layers %}
-        <div class="kz-box kz-top">
+        <div class="kz-box kz-top" id="kunsink-title">
           {%- if this.settings.title %}
           <div class="kz-title">{{ this.settings.title|e }}
             {%- if this.settings.subtitle %}<div class="kz-subtitle">{{ this.settings.subtitle|e }}</div>{% endif -%}
@@ -116,8 +130,8 @@ class Decor(MacroElement):
         {%- if this.settings.legends %}
         <div class="kz-box kz-legend" id="kunsink-legend">
           {%- for s in this.settings.legends %}
-          <div class="kz-section"{% if s.layer is not none %} data-layer="{{ s.layer|e }}"{% endif %}
-               {%- if not s.show %} style="display:none"{% endif %}>
+          <div class="kz-section"{% if s.layers %} data-layer="{{ s.layer|e }}" data-layers="{{ s.layers|tojson|e }}"{% endif %}
+               {%- if not this.starts_shown(s) %} style="display:none"{% endif %}>
             <h4>{{ s.title|e }}</h4>{{ s.body }}
           </div>
           {%- endfor %}
@@ -129,17 +143,39 @@ class Decor(MacroElement):
         {% endmacro %}
 
         {% macro script(this, kwargs) %}
-        {%- if this.settings.legends %}
         (function(map) {
-          function toggle(name, on) {
+          // Popups open clear of the title and notice: pan so their top stays below that box.
+          function padPopups() {
+            var box = document.getElementById('kunsink-title'), top = 10;
+            if (box) {
+              var r = box.getBoundingClientRect(), c = map.getContainer().getBoundingClientRect();
+              if (r.height > 0) { top = Math.max(top, Math.ceil(r.bottom - c.top) + 10); }
+            }
+            L.Popup.mergeOptions({autoPanPaddingTopLeft: L.point(10, top), autoPanPaddingBottomRight: L.point(10, 30)});
+          }
+          padPopups();
+          map.on('resize', padPopups);
+          // No hover tooltip over an open popup.
+          map.on('popupopen', function(e) {
+            L.DomUtil.addClass(map.getContainer(), 'kz-popup-open');
+            var src = e.popup._source;
+            if (src && src.closeTooltip) { src.closeTooltip(); }
+          });
+          map.on('popupclose', function() { L.DomUtil.removeClass(map.getContainer(), 'kz-popup-open'); });
+          {%- if this.settings.legends %}
+          // A legend section shows while any of its layers is switched on.
+          var on = {{ this.shown_at_start|tojson }};
+          function refresh() {
             document.querySelectorAll('#kunsink-legend .kz-section').forEach(function(el) {
-              if (el.dataset.layer === name) { el.style.display = on ? '' : 'none'; }
+              if (!el.dataset.layers) { return; }
+              var names = JSON.parse(el.dataset.layers);
+              el.style.display = names.some(function(n) { return on[n]; }) ? '' : 'none';
             });
           }
-          map.on('overlayadd', function(e) { toggle(e.name, true); });
-          map.on('overlayremove', function(e) { toggle(e.name, false); });
+          map.on('overlayadd', function(e) { on[e.name] = true; refresh(); });
+          map.on('overlayremove', function(e) { on[e.name] = false; refresh(); });
+          {%- endif %}
         })({{ this._parent.get_name() }});
-        {%- endif %}
         {% endmacro %}
         """
     )
@@ -149,6 +185,17 @@ class Decor(MacroElement):
         self._name = "KunsinkDecor"
         self.settings = _Settings()
         self.notice = SYNTHETIC_NOTICE
+
+    def starts_shown(self, section: _Section) -> bool:
+        """Whether a legend section is visible when the page opens."""
+        if not section.layers:
+            return section.show
+        return any(self.settings.layer_shown.get(n, section.show) for n in section.layers)
+
+    @property
+    def shown_at_start(self) -> dict[str, bool]:
+        """Layer-control name -> on at start, for every layer a legend section follows."""
+        return {n: bool(self.settings.layer_shown.get(n, s.show)) for s in self.settings.legends for n in s.layers}
 
     @property
     def notice_detail(self) -> str:
@@ -205,7 +252,7 @@ def add_legend(
     m: Any,
     title: str,
     entries: Mapping[str, str] | Sequence[tuple[Any, ...]],
-    layer: str | None = None,
+    layer: str | Sequence[str] | None = None,
     show: bool = True,
 ) -> Any:
     """Add a categorical legend (colour swatches with labels) to the map's legend box.
@@ -219,11 +266,12 @@ def add_legend(
         ``{label: colour}``, or tuples ``(colour, label)``, ``(colour, label, kind)`` or
         ``(colour, label, kind, edge_colour)`` with ``kind`` one of ``"fill"`` (default),
         ``"line"``, ``"point"``. Labels are escaped; colours must be CSS colours.
-    layer : str, optional
-        Layer-control name of the layer this legend belongs to: the section hides when that
-        layer is switched off.
+    layer : str or sequence of str, optional
+        Layer-control name(s) of the layer(s) this legend belongs to: the section shows while
+        any of them is switched on.
     show : bool
-        Whether the section starts visible (match the layer's ``show``).
+        Whether the section starts visible, for layers whose start state the map does not
+        know (layers drawn by kunsink.maps record their own).
     """
     if isinstance(entries, Mapping):
         rows: list[tuple[Any, ...]] = [(colour, label) for label, colour in entries.items()]
@@ -237,8 +285,19 @@ def add_legend(
         kind = row[2] if len(row) > 2 else "fill"
         edge = row[3] if len(row) > 3 else None
         parts.append(f'<div class="kz-row">{_swatch(colour, kind, edge)}<span>{html.escape(str(label))}</span></div>')
-    decor(m).settings.legends.append(_Section(str(title), "".join(parts), layer, show))
+    decor(m).settings.legends.append(_Section(str(title), "".join(parts), _names(layer), show))
     return m
+
+
+def _names(layer: str | Sequence[str] | None) -> list[str]:
+    if layer is None:
+        return []
+    return [str(layer)] if isinstance(layer, str) else [str(n) for n in layer]
+
+
+def note_layer(m: Any, name: str, show: bool) -> None:
+    """Record that the layer-control entry ``name`` (escaped once) starts switched on or off."""
+    decor(m).settings.layer_shown[str(name)] = bool(show)
 
 
 def _tick(value: float) -> str:
@@ -252,7 +311,7 @@ def add_ramp_legend(
     vmin: float,
     vmax: float,
     unit: str | None = None,
-    layer: str | None = None,
+    layer: str | Sequence[str] | None = None,
     show: bool = True,
 ) -> Any:
     """Add a continuous colour-ramp legend (a CSS gradient with min, mid and max ticks).
@@ -281,5 +340,5 @@ def add_ramp_legend(
         f"<span>{_tick(float(vmax))}</span></div>"
     )
     heading = f"{title} ({unit})" if unit else str(title)
-    decor(m).settings.legends.append(_Section(heading, body, layer, show))
+    decor(m).settings.legends.append(_Section(heading, body, _names(layer), show))
     return m

@@ -13,22 +13,29 @@ from typing import Any
 import numpy as np
 import shapely
 
-from .base import area_title, KunsinkMap, new_map
+from .base import KunsinkMap, area_title, new_map
 from .decor import add_legend
+from .labels import COVERAGE_STATUS
 from .layers import add_vector_layer
 
 __all__ = ["STATUS_COLOURS", "greenspace_map"]
 
 #: status → (fill colour, label)
 STATUS_COLOURS: dict[str, tuple[str, str]] = {
-    "all met": ("#2e9d4f", "全部达标 all rules met"),
-    "partly met": ("#f0b429", "部分达标 some rules met"),
-    "none met": ("#d64545", "均未达标 no rule met"),
+    "all met": ("#2e9d4f", COVERAGE_STATUS["all met"]),
+    "partly met": ("#f0b429", COVERAGE_STATUS["partly met"]),
+    "none met": ("#d64545", COVERAGE_STATUS["none met"]),
 }
 _SA_COLOURS = ["#1f77b4", "#7b3fb0", "#0f8b8d", "#c2185b"]
-_PARK, _GREEN = "#1f8a3c", "#9ccc5a"
+_PARK, _GREEN, _GAP = "#1f8a3c", "#9ccc5a", "#8b0000"
 #: Service areas and gaps are simplified by this tolerance (m) for drawing only.
 _SIMPLIFY_M = 3.0
+
+
+def _tint(colour: str, alpha: float) -> str:
+    """``rgba()`` of a ``#rrggbb`` colour at ``alpha``: a legend swatch as light as the layer's fill."""
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
 
 
 def _pct(v: Any) -> Any:
@@ -74,6 +81,8 @@ def greenspace_map(coverage: Any, siting: Any = None, *, boundary: Any = None, m
 
     # service areas (under everything else), one layer per rule and mode
     sa = coverage.service_areas
+    sa_names: list[str] = []
+    sa_legend: dict[str, tuple[str, str]] = {}
     for i, row in enumerate(sa.itertuples(index=False)):
         colour = _SA_COLOURS[prof.rules.index(prof.rule(row.rule)) % len(_SA_COLOURS)]
         name = (f"服务范围 Service area {row.radius_m} · {row.rule} "
@@ -82,6 +91,8 @@ def greenspace_map(coverage: Any, siting: Any = None, *, boundary: Any = None, m
         layer["geometry"] = shapely.simplify(layer.geometry.values, _SIMPLIFY_M)
         layer["area_ha"] = layer["area_m2"] / 1e4
         show = row.mode == mode
+        sa_names.append(name)
+        sa_legend.setdefault(row.rule, (colour, f"{row.radius_m} · {row.rule} ({row.label})"))
         add_vector_layer(m, layer, name, style={"color": colour, "weight": 1.0, "fillColor": colour,
                                                 "fillOpacity": 0.10, "dashArray": "4,3" if row.mode != "line" else "1"},
                          tooltip_fields={"label": "规则 rule", "radius_m": "半径 radius", "area_ha": "面积 area (ha)"},
@@ -100,6 +111,14 @@ def greenspace_map(coverage: Any, siting: Any = None, *, boundary: Any = None, m
             t[f"{r.id}_{sh}_pct"] = t[f"{r.id}_{sh}_share"].map(_pct)
             labels[f"{r.id}_{sh}_m"] = f"{r.id} {zh}距离 {md} distance (m)"
             labels[f"{r.id}_{sh}_pct"] = f"{r.id} {zh}覆盖 {md} covered (%)"
+    gaps = coverage.gaps
+    for r in prof.rules:  # the gap figures live in the neighbourhood popup: the gap layers ignore the mouse
+        g = gaps[(gaps["rule"] == r.id) & (gaps["mode"] == mode)]
+        per = g.groupby("res_id")[["area_m2", "population"]].sum()
+        t[f"{r.id}_gap_ha"] = (t["res_id"].map(per["area_m2"]).astype("float64").fillna(0.0) / 1e4).round(2)
+        t[f"{r.id}_gap_pop"] = t["res_id"].map(per["population"]).astype("float64").fillna(0.0).round(0)
+        labels[f"{r.id}_gap_ha"] = f"{r.id} 缺口面积 gap (ha)"
+        labels[f"{r.id}_gap_pop"] = f"{r.id} 缺口人口 residents in gap"
     keep = [c for c in labels if c in t.columns]
     t = t[keep + ["geometry"] + (["source"] if "source" in t.columns else [])]
 
@@ -113,21 +132,24 @@ def greenspace_map(coverage: Any, siting: Any = None, *, boundary: Any = None, m
     add_vector_layer(m, t, name_res, style=style, tooltip_fields=tips, popup_fields={k: labels[k] for k in keep},
                      synthetic=synthetic)
     add_legend(m, name_res, [(c, lab) for c, lab in STATUS_COLOURS.values()], layer=name_res)
+    if sa_names:
+        add_legend(m, "服务范围 Service areas",
+                   [(_tint(c, 0.25), lab, "fill", c) for c, lab in sa_legend.values()], layer=sa_names)
 
-    # gaps of each rule in the chosen mode
-    gaps = coverage.gaps
+    # gaps of each rule in the chosen mode, drawn over the neighbourhoods but ignoring the mouse
+    gap_names: list[str] = []
     for r in prof.rules:
         g = gaps[(gaps["rule"] == r.id) & (gaps["mode"] == mode)].copy()
         if g.empty:
             continue
-        g["area_ha"] = g["area_m2"] / 1e4
-        g["population"] = g["population"].round(0)
         g["geometry"] = shapely.simplify(g.geometry.values, _SIMPLIFY_M)
-        add_vector_layer(m, g, f"缺口 Gaps · {r.id}", style={"color": "#8b0000", "weight": 0.8, "fillColor": "#8b0000",
-                                                           "fillOpacity": 0.35},
-                         tooltip_fields={"res_id": "居住区 neighbourhood", "area_ha": "缺口面积 gap (ha)",
-                                         "population": "人口 residents"},
-                         show=r is prof.rules[0], synthetic=synthetic)
+        name_gap = f"缺口 Gaps · {r.id}"
+        gap_names.append(name_gap)
+        add_vector_layer(m, g[["geometry"] + (["source"] if "source" in g.columns else [])], name_gap,
+                         style={"color": _GAP, "weight": 0.8, "fillColor": _GAP, "fillOpacity": 0.35},
+                         show=r is prof.rules[0], synthetic=synthetic, interactive=False)
+    if gap_names:
+        add_legend(m, "缺口 Gaps", [(_GAP, "未覆盖的居住用地 uncovered residential land", "fill", _GAP)], layer=gap_names)
 
     # green spaces: parks and other green
     greens = coverage.state["greens"].copy()

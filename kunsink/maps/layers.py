@@ -22,10 +22,11 @@ from branca.element import Element, MacroElement
 from folium.template import Template
 
 from ..errors import CRSError, LayerError
-from .decor import check_colour, decor, mark_synthetic
+from .decor import check_colour, decor, mark_synthetic, note_layer
+from .labels import code_label
 from .rasters import add_categorical_raster, add_continuous_raster
 
-__all__ = ["add_vector_layer", "add_categorical_raster", "add_continuous_raster", "is_synthetic", "format_value"]
+__all__ = ["add_categorical_raster", "add_continuous_raster", "add_vector_layer", "format_value", "is_synthetic"]
 
 Style = Mapping[str, Any]
 Fields = Sequence[str] | Mapping[str, str] | None
@@ -69,10 +70,14 @@ class _GeoJsonData(MacroElement):
             return (title ? '<b>' + title + '</b>' : '') + '<table class="kz-tip">' + rows.join('') + '</table>';
           }
           L.geoJSON({{ this.data|tojson }}, {
+            interactive: {{ this.interactive|tojson }},
             style: function(f) { return st[f.properties._s]; },
-            pointToLayer: function(f, ll) { return L.circleMarker(ll, st[f.properties._s]); },
+            pointToLayer: function(f, ll) {
+              return L.circleMarker(ll, L.extend({interactive: {{ this.interactive|tojson }}}, st[f.properties._s]));
+            },
             onEachFeature: function(f, layer) {
               var p = f.properties;
+              if (!{{ this.interactive|tojson }}) { return; }
               if (p._t) {
                 layer.bindTooltip(function() { return table(tl, p._t, null); },
                                   {sticky: {{ this.sticky|tojson }}, className: 'kz-tooltip'});
@@ -90,9 +95,10 @@ class _GeoJsonData(MacroElement):
     )
 
     def __init__(self, data: dict, styles: list[dict], highlights: list[dict], sticky: bool,
-                 tip_labels: list[str], pop_labels: list[str], heading: str) -> None:
+                 tip_labels: list[str], pop_labels: list[str], heading: str, interactive: bool = True) -> None:
         super().__init__()
         self._name = "KunsinkGeoJson"
+        self.interactive = interactive
         self.data, self.styles, self.highlights, self.sticky = data, styles, highlights, sticky
         self.tip_labels, self.pop_labels, self.heading = tip_labels, pop_labels, heading
 
@@ -168,8 +174,8 @@ def _fields(fields: Fields, columns: Sequence[str]) -> list[tuple[str, str]]:
 
 
 def _values(row: Mapping[str, Any], pairs: list[tuple[str, str]]) -> list[str]:
-    """The escaped display text of each field in ``pairs``."""
-    return [html.escape(format_value(row[col], col)) for col, _ in pairs]
+    """The escaped display text of each field in ``pairs`` (coded values as their labels)."""
+    return [html.escape(format_value(code_label(row[col], col), col)) for col, _ in pairs]
 
 
 def clean_style(style: Mapping[str, Any]) -> dict[str, Any]:
@@ -220,6 +226,7 @@ def add_vector_layer(
     labels: str | None = None,
     show: bool = True,
     synthetic: bool | None = None,
+    interactive: bool = True,
 ) -> folium.FeatureGroup:
     """Draw a GeoDataFrame as one named, toggleable layer.
 
@@ -238,7 +245,9 @@ def add_vector_layer(
         ``fillOpacity``, ``radius``, ``dashArray``), or a function of the row (a pandas
         Series, values unescaped) returning them. Merged over a default per geometry type.
     tooltip_fields, popup_fields : list of str or {field: label}, optional
-        Fields shown on hover / click, as a two-column table; every value is escaped.
+        Fields shown on hover / click, as a two-column table; every value is escaped. Coded
+        values of the fields in :data:`kunsink.maps.labels.FIELD_CODES` (``gs_type``,
+        ``status``, ``highway`` …) are shown as their Chinese + English labels.
     labels : str, optional
         A field whose text is drawn permanently at each feature (escaped).
     show : bool
@@ -246,6 +255,10 @@ def add_vector_layer(
     synthetic : bool, optional
         Force or suppress the synthetic-data notice; default :func:`is_synthetic` (a
         ``source`` column holding ``"synthetic"``).
+    interactive : bool
+        ``False`` draws a layer that ignores the mouse: clicks and hovers reach the features
+        under it (e.g. gaps drawn over the neighbourhoods whose popups hold their figures).
+        Such a layer has no tooltip or popup.
 
     Returns
     -------
@@ -263,6 +276,8 @@ def add_vector_layer(
         raise CRSError(f"layer {name!r} has no CRS; set one (e.g. gdf.set_crs('EPSG:4326'))")
     cols = [c for c in gdf.columns if c != gdf.geometry.name]
     tips, pops = _fields(tooltip_fields, cols), _fields(popup_fields, cols)
+    if not interactive and (tips or pops):
+        raise LayerError(f"layer {name!r} ignores the mouse (interactive=False): it can have no tooltip or popup")
     if labels is not None:
         _fields([labels], cols)
     keep = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
@@ -299,13 +314,16 @@ def add_vector_layer(
     group = folium.FeatureGroup(name=label, overlay=True, control=True, show=show)
     group.add_child(_GeoJsonData({"type": "FeatureCollection", "features": features}, styles, highlights,
                                  sticky=(kind != "point"), tip_labels=[html.escape(str(t)) for _, t in tips],
-                                 pop_labels=[html.escape(str(t)) for _, t in pops], heading=label))
+                                 pop_labels=[html.escape(str(t)) for _, t in pops], heading=label,
+                                 interactive=bool(interactive)))
     if labels is not None:
         pts = ll.geometry.representative_point()
         texts = keep[labels]
-        group.add_child(_Labels([[round(p.y, 6), round(p.x, 6), html.escape(format_value(t, labels))]
+        group.add_child(_Labels([[round(p.y, 6), round(p.x, 6),
+                                  html.escape(format_value(code_label(t, labels), labels))]
                                  for p, t in zip(pts, texts) if format_value(t) != "—"]))
     group.add_to(m)
+    note_layer(m, label, show)
     if synthetic if synthetic is not None else is_synthetic(gdf):
         mark_synthetic(m, label)
     return group

@@ -21,18 +21,19 @@ import shapely
 from branca.element import Element, MacroElement
 from folium.template import Template
 
-from .base import area_title, KunsinkMap, new_map
-from .decor import add_legend, decor, mark_synthetic
+from .base import KunsinkMap, area_title, new_map
+from .decor import add_legend, decor, mark_synthetic, note_layer
+from .labels import MINE_STATUS, RECOVERY_FLAGS, code_label
 from .layers import _TIP_CSS, add_vector_layer, clean_style, format_value
 
 __all__ = ["STATUS_COLOURS", "mines_map", "ndvi_chart_svg", "site_popup_html"]
 
 #: status → (fill colour, label)
 STATUS_COLOURS: dict[str | None, tuple[str, str]] = {
-    "planned": ("#9aa5b1", "计划 planned"),
-    "in_treatment": ("#f0a020", "治理中 in treatment"),
-    "completed": ("#7cc46b", "已完工 completed"),
-    "accepted": ("#1f7a34", "已验收 accepted"),
+    "planned": ("#9aa5b1", MINE_STATUS["planned"]),
+    "in_treatment": ("#f0a020", MINE_STATUS["in_treatment"]),
+    "completed": ("#7cc46b", MINE_STATUS["completed"]),
+    "accepted": ("#1f7a34", MINE_STATUS["accepted"]),
     None: ("#ffffff", "无状态 no status recorded"),
 }
 _BEHIND = "#d7191c"
@@ -207,15 +208,15 @@ def site_popup_html(site: pd.Series, surveys: pd.DataFrame, *, gain: pd.Series |
                      f"{gain['gain_mgc']:.1f} Mg C ({gain['gain_low_mgc']:.1f}–{gain['gain_high_mgc']:.1f}, 95 %) "
                      f"→ {format_value(gain.get('class_name'))}{counted}"))
     if recovery is not None:
-        rows.append(("恢复 recovery", f"{recovery['flag']}: {recovery['reason']}"))
-    rows.append(("来源 source", format_value(site.get("source"))))
+        rows.append(("恢复 recovery", f"{code_label(recovery['flag'], RECOVERY_FLAGS)}: {recovery['reason']}"))
+    rows.append(("来源 source", format_value(code_label(site.get("source"), "source"))))
     title = f"{site['site_id']} {format_value(site.get('name'))}" if site.get("name") else str(site["site_id"])
     out = ['<div class="kz-mine">', f"<h3>{html.escape(title)}</h3>"]
     flags = []
     if behind_reason:
         flags.append((_BEHIND, "落后进度 behind schedule", behind_reason))
     if recovery is not None and recovery["flag"] in ("not recovering", "cover falling"):
-        flags.append((_NOT_RECOVERING, f"未恢复 {recovery['flag']}", recovery["reason"]))
+        flags.append((_NOT_RECOVERING, code_label(recovery["flag"], RECOVERY_FLAGS), recovery["reason"]))
     for c, text, why in flags:
         out.append(f'<span class="kz-flag" style="background:{c}" title="{html.escape(why)}">{html.escape(text)}'
                    "</span> ")
@@ -338,6 +339,7 @@ def mines_map(data: Any, *, report: Any = None, gain: Any = None, recovery: pd.D
     group = folium.FeatureGroup(name=html.escape(name), overlay=True, control=True, show=True)
     group.add_child(_SiteLayer({"type": "FeatureCollection", "features": features}, styles, highlights))
     group.add_to(m)
+    note_layer(m, html.escape(name), True)
     if data.synthetic:
         mark_synthetic(m, html.escape(name))
     entries: list[tuple[Any, ...]] = [(STATUS_COLOURS[s][0], STATUS_COLOURS[s][1]) for s in

@@ -24,7 +24,7 @@ from branca.element import CssLink, Element, Figure, JavascriptLink
 
 from ..errors import KunsinkError
 
-__all__ = ["OfflineError", "make_offline", "check_offline", "render_html", "leaflet_assets"]
+__all__ = ["OfflineError", "check_offline", "leaflet_assets", "make_offline", "render_html"]
 
 #: Folium resource names replaced by the inlined, vendored Leaflet.
 _INLINED = {"leaflet", "leaflet_css"}

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, LayerError
-from .base import area_title, KunsinkMap, new_map
+from .base import KunsinkMap, area_title, new_map
 from .decor import add_legend
 from .layers import add_categorical_raster, add_vector_layer, geometry_kind
 
-__all__ = ["CLCD_PALETTE", "OVERVIEW_ORDER", "overview_map", "as_raster"]
+__all__ = ["CLCD_PALETTE", "OVERVIEW_ORDER", "as_raster", "overview_map"]
 
 #: CLCD class code -> (colour, label). Code 6 (snow/ice) does not occur in Kundulun but is kept for completeness.
 CLCD_PALETTE: dict[int, tuple[str, str]] = {

@@ -8,13 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from .base import area_title, KunsinkMap, new_map
+from .base import KunsinkMap, area_title, new_map
 from .decor import add_legend
 from .layers import add_vector_layer
 from .overview import CLCD_PALETTE, as_raster
 from .rasters import add_categorical_raster, add_continuous_raster
 
-__all__ = ["design_map", "biomass_map", "change_map"]
+__all__ = ["biomass_map", "change_map", "design_map"]
 
 _BOUNDARY_STYLE = {"color": "#222222", "weight": 2.0, "fillOpacity": 0.0, "dashArray": "6 4"}
 _OTHER = "#7a7a7a"

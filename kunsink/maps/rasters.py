@@ -22,7 +22,14 @@ import folium
 import numpy as np
 
 from ..errors import CRSError, RasterError
-from .decor import add_legend, add_ramp_legend, check_colour, decor, mark_synthetic
+from .decor import (
+    add_legend,
+    add_ramp_legend,
+    check_colour,
+    decor,
+    mark_synthetic,
+    note_layer,
+)
 
 __all__ = ["RAMPS", "add_categorical_raster", "add_continuous_raster", "encode_png", "warp_for_display"]
 
@@ -153,6 +160,7 @@ def _add_overlay(m: Any, rgba: np.ndarray, bounds: tuple[float, float, float, fl
         overlay=True, control=True, show=show, pixelated=pixelated, interactive=False, pane=_PANE,
     )
     layer.add_to(m)
+    note_layer(m, html.escape(str(name)), show)
     return layer
 
 
