@@ -34,6 +34,7 @@ __all__ = [
     "SHIPPED_FONT",
     "CJKFont",
     "MissingGlyphWarning",
+    "bold_weight",
     "charmap",
     "check_text",
     "find_cjk_font",
@@ -244,6 +245,25 @@ def _chain_charmaps(font: CJKFont) -> list[frozenset[int]]:
     latin = fm.findfont(fm.FontProperties(family=LATIN_FALLBACK), fallback_to_default=True)
     maps.append(charmap(latin))
     return maps
+
+
+def bold_weight() -> str:
+    """``"bold"`` if the first font of the current ``font.family`` has a bold face, else ``"normal"``.
+
+    Many CJK fonts (WenQuanYi, the shipped subset) have no bold face; asking for one makes
+    matplotlib log a warning per text and draw the regular face anyway.
+    """
+    import matplotlib
+    from matplotlib import font_manager as fm
+
+    families = matplotlib.rcParams["font.family"]
+    first = families[0] if families else LATIN_FALLBACK
+    for e in fm.fontManager.ttflist:
+        if e.name == first and isinstance(e.weight, int) and e.weight >= 600:
+            return "bold"
+        if e.name == first and e.weight in ("bold", "heavy", "black", "demibold", "semibold"):
+            return "bold"
+    return "normal"
 
 
 def missing_glyphs(text: str, font: CJKFont | None = None) -> str:
