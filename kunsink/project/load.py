@@ -322,6 +322,11 @@ class _Validator:
             return [x for i, item in enumerate(items) if (x := self._layer(item, f"{key}[{i}]")) is not None]
         if kind == "years":
             return self._years(v, key)
+        if kind == "record":
+            if not isinstance(v, dict):
+                self.bad(key, f"must be a mapping (written by kunsink run), not {_type_name(v)}")
+                return None
+            return v
         raise AssertionError(f"unknown kind {kind}")  # pragma: no cover - a schema bug
 
     def _bounds(self, spec: Key, v: float, key: str) -> Any:

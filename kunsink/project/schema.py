@@ -28,7 +28,9 @@ A key's ``kind`` says what its value may be:
 ``classmap``
     treatment text → land-cover class code, ``{植树: 2, 种草: 4}``;
 ``section``
-    a mapping of further keys (``children``).
+    a mapping of further keys (``children``);
+``record``
+    free-form (the ``resolved`` record a run writes: source file, checksums, versions).
 """
 
 from __future__ import annotations
@@ -82,6 +84,8 @@ class Key:
     lo: float | None = None
     hi: float | None = None
     children: tuple[Key, ...] = field(default_factory=tuple)
+    #: False for keys the template leaves out (written only into a resolved file).
+    template: bool = True
 
     def child(self, name: str) -> Key | None:
         return next((k for k in self.children if k.name == name), None)
@@ -205,6 +209,8 @@ SCHEMA = Key("project", "section", "kunsink 项目文件", "kunsink project file
         "(e.g. gbk); empty: detected"),
     Key("output", "outdir", "输出目录（相对于本文件）", "output folder (relative to this file)", default="kunsink-output"),
     LAYERS, CARBON, GREENSPACE, MINES, PLOTS,
+    Key("resolved", "record", "运行记录（由 kunsink run 写入：来源文件、输入文件校验和、版本）",
+        "run record (written by kunsink run: source file, input checksums, versions)", template=False),
 ))
 
 

@@ -52,6 +52,8 @@ def _lines(section: Key, indent: int, overrides: dict[str, Any]) -> list[str]:
     pad = " " * indent
     out: list[str] = []
     for k in section.children:
+        if not k.template:
+            continue
         if k.kind == "section":
             out += ["", f"{pad}# {'—' * 3} {k.zh} · {k.en}", f"{pad}{k.name}:"]
             out += _lines(k, indent + 2, overrides.get(k.name, {}) if isinstance(overrides.get(k.name), dict) else {})

@@ -1,0 +1,611 @@
+"""``kunsink run``: every analysis a project file configures, into one output folder.
+
+Stages run in order — carbon, greenspace (coverage, indicators, siting), mines, plots — each through
+the same public functions the single commands call (:func:`kunsink.carbon.run.run_carbon`,
+:func:`kunsink.greenspace.run.run_coverage` …). A stage is built in a private staging folder inside
+the output folder and renamed to ``OUT/<stage>`` only when all its parts are complete, so a stage is
+either whole or absent. A stage that fails stops the run (:class:`StageFailed`, one line); the
+stages before it stay complete and ``run.json`` says what happened.
+
+The output folder
+-----------------
+``kunsink.resolved.yaml``
+    the settings as run (absolute paths, defaults filled, input checksums, versions): ``kunsink run``
+    on it repeats the run into the same folder.
+``run.json``
+    the manifest: per stage its status (``ok``, ``failed``, ``skipped``, ``not run``), seconds,
+    files and notes; inputs with checksums; versions; start and end.
+``carbon/``, ``greenspace/{coverage,indicators,sites}/``, ``mines/``, ``plots/{model,change}/``
+    each stage's outputs, as the single commands write them.
+
+The folder is checked first (:func:`kunsink.guard.check_outputs`): it may not be or hold an input,
+and an existing one is replaced only if it holds nothing but what kunsink wrote there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..errors import ConfigError, KunsinkError, OutputError, translate_error
+from .load import Project, ProjectFileError, load_project
+from .resolve import (
+    RESOLVED_FILE,
+    input_checksums,
+    input_paths,
+    resolve_settings,
+    resolved_text,
+    versions,
+)
+from .schema import STAGES
+
+__all__ = ["MANIFEST_FILE", "MinesRun", "ProjectRun", "StageFailed", "StageResult", "parse_only", "run_project"]
+
+#: The manifest's name in the output folder.
+MANIFEST_FILE = "run.json"
+
+#: ``progress(stage, message)`` is called as a run goes; ``stage`` is one of :data:`STAGES`.
+Progress = Callable[[str, str], None]
+
+
+@dataclass
+class StageResult:
+    """One stage of a run.
+
+    Attributes
+    ----------
+    name : str
+        ``carbon``, ``greenspace``, ``mines`` or ``plots``.
+    status : str
+        ``ok``, ``failed``, ``skipped`` (not configured, or left out by ``only``) or ``not run``
+        (an earlier stage failed).
+    results : dict
+        The objects the analyses returned, by part: ``{"carbon": CarbonResult}``;
+        ``{"coverage": GreenspaceRun, "indicators": GreenspaceRun, "sites": GreenspaceRun}``;
+        ``{"mines": MinesRun}``; ``{"model": ModelResult, "change": ChangeResult}``.
+    files : list of Path
+        Files written (in their final place under the output folder).
+    seconds : float
+        Wall time of the stage.
+    notes : list of str
+        What the stage decided or met (e.g. why it was skipped).
+    error : str or None
+        The one-line error of a failed stage.
+    """
+
+    name: str
+    status: str
+    results: dict[str, Any] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def to_dict(self, out_dir: Path) -> dict[str, Any]:
+        def rel(p: Path) -> str:
+            try:
+                return Path(p).relative_to(out_dir).as_posix()
+            except ValueError:
+                return str(p)
+
+        return {"status": self.status, "seconds": round(self.seconds, 3), "parts": sorted(self.results),
+                "files": [rel(f) for f in self.files], "notes": list(self.notes), "error": self.error}
+
+
+@dataclass
+class MinesRun:
+    """What the mines stage produced (there is no single ``run_*`` for mines).
+
+    ``data`` is the registry read into memory (:class:`kunsink.mines.RegistryData`), ``report`` the
+    progress against the target (:class:`kunsink.mines.ProgressReport`), ``ndvi`` / ``recovery`` the
+    NDVI per site and the recovery table (None with fewer than two NDVI years), ``gain`` the carbon
+    gained (:class:`kunsink.mines.carbon_gain.CarbonGain`, None without sites).
+    """
+
+    registry: Path
+    data: Any
+    report: Any
+    ndvi: pd.DataFrame | None
+    recovery: pd.DataFrame | None
+    gain: Any
+    summary: dict[str, Any]
+    files: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ProjectRun:
+    """A project's run, in memory: what a report builder takes.
+
+    Attributes
+    ----------
+    project : Project
+        The validated project file.
+    out_dir : Path
+        The output folder.
+    settings : dict
+        The resolved settings (as in ``kunsink.resolved.yaml``, without the ``resolved`` record).
+    stages : dict of str → StageResult
+        Every stage, in order, with its result objects.
+    manifest : dict
+        The content of ``run.json``.
+    """
+
+    project: Project
+    out_dir: Path
+    settings: dict[str, Any]
+    stages: dict[str, StageResult]
+    manifest: dict[str, Any]
+
+    @property
+    def ok(self) -> bool:
+        """True if no stage failed."""
+        return all(s.status != "failed" for s in self.stages.values())
+
+    def result(self, stage: str, part: str | None = None) -> Any:
+        """The result object of ``stage`` (its only part, or ``part``); None if it did not run."""
+        st = self.stages.get(stage)
+        if st is None or not st.results:
+            return None
+        if part is None:
+            return st.results.get(stage, next(iter(st.results.values())))
+        return st.results.get(part)
+
+
+class StageFailed(KunsinkError):
+    """A stage failed; the earlier stages' outputs are complete. ``run`` is the :class:`ProjectRun` so far."""
+
+    def __init__(self, message: str, run: ProjectRun, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.run = run
+        self.exit_code = exit_code
+
+
+def parse_only(only: str | Iterable[str] | None) -> list[str] | None:
+    """``"carbon,greenspace"`` → ``["carbon", "greenspace"]``; unknown names are refused."""
+    if only is None:
+        return None
+    items = [x.strip().lower() for part in ([only] if isinstance(only, str) else only) for x in str(part).split(",")]
+    items = [x for x in items if x]
+    bad = [x for x in items if x not in STAGES]
+    if bad:
+        import difflib
+
+        hints = [f"{b!r}" + (f" (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(b, STAGES, 1)) else "")
+                 for b in bad]
+        raise ConfigError(f"--only: unknown stage {', '.join(hints)}; stages are {', '.join(STAGES)}")
+    if not items:
+        raise ConfigError(f"--only is empty; give one or more of {', '.join(STAGES)}")
+    return items
+
+
+# --------------------------------------------------------------------------------------------
+# the output folder
+# --------------------------------------------------------------------------------------------
+
+def _write_marker(out_dir: Path, names: Iterable[str]) -> None:
+    from ..guard import OUTPUT_MARKER, written_list
+    from ..io import atomic_path
+
+    with atomic_path(out_dir / OUTPUT_MARKER) as tmp:
+        tmp.write_text(written_list(names), encoding="utf-8")
+
+
+def _prepare_out(out_dir: Path, inputs: list[Path]) -> None:
+    """Check the folder, then empty an earlier run's folder (only kunsink's entries are there: checked)."""
+    from ..guard import check_outputs
+    from ..io import staging_name
+
+    check_outputs(inputs=[str(p) for p in inputs], dirs={"output": out_dir})
+    if out_dir.exists() and any(out_dir.iterdir()):
+        old = out_dir.parent / staging_name(f"old-{out_dir.name}")
+        os.replace(out_dir, old)
+        try:
+            out_dir.mkdir()
+        except OSError:
+            os.replace(old, out_dir)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot make the output folder {out_dir}: {exc.strerror or exc}") from None
+
+
+def _remap(obj: Any, old: Path, new: Path) -> None:
+    """Point a result's ``files`` at the stage's final folder."""
+    files = getattr(obj, "files", None)
+    if isinstance(files, list):
+        for i, f in enumerate(files):
+            try:
+                files[i] = new / Path(f).relative_to(old)
+            except (TypeError, ValueError):
+                pass
+
+
+# --------------------------------------------------------------------------------------------
+# stages
+# --------------------------------------------------------------------------------------------
+
+def _layer_args(s: dict[str, Any], roles: Iterable[str]) -> tuple[dict[str, Any], dict[str, str], str | None, list[str]]:
+    """Paths by role, layer names by role, one encoding, and a note if the layers disagree on it."""
+    lay = s["layers"]
+    paths, names, encs = {}, {}, set()
+    for role in roles:
+        v = lay.get(role)
+        if v is None:
+            paths[role] = None
+            continue
+        paths[role] = v["path"]
+        if v.get("layer"):
+            names[role] = v["layer"]
+        if v.get("encoding"):
+            encs.add(v["encoding"])
+    notes = []
+    enc = s["encoding"]
+    if encs:
+        enc = min(encs)
+        if len(encs) > 1:
+            notes.append(f"layers give different encodings ({', '.join(sorted(encs))}); {enc} used for all")
+    return paths, names, enc, notes
+
+
+def _zones_path(s: dict[str, Any], work: Path) -> str | None:
+    z = s["layers"]["zones"]
+    if z is None:
+        return None
+    if z.get("layer") is None and z.get("encoding") is None:
+        return z["path"]
+    from ..io import read_vector, write_vector
+
+    gdf = read_vector(z["path"], layer=z.get("layer"), encoding=z.get("encoding") or s["encoding"])
+    return str(write_vector(gdf, work / "zones.gpkg", layer="zones"))
+
+
+def _stage_carbon(s: dict[str, Any], stage_dir: Path, work: Path, say: Callable[[str], None]) -> dict[str, Any]:
+    from ..carbon.run import run_carbon
+
+    c = s["carbon"]
+    lc = s["layers"]["landcover"]
+    base, alt = c["baseline_year"], c["alternate_year"]
+    years = (base, alt) if alt is not None and c["price_per_mgc"] is not None else None
+    say(f"land cover {base}" + (f" → {alt}" if alt else ""))
+    r = run_carbon(lc[base], stage_dir, alt=lc[alt] if alt else None, scheme=c["scheme"],
+                   densities=s["layers"]["densities"], zones=_zones_path(s, work), zone_field=c["zone_field"],
+                   years=years, price=c["price_per_mgc"], discount_pct=c["discount_pct"],
+                   price_change_pct=c["price_change_pct"], mc=c["mc"], seed=c["seed"], chunks=c["chunks"],
+                   write_rasters=c["write_rasters"], cog=c["cog"])
+    r.summary["year_base"] = base
+    r.summary["year_alt"] = alt
+    return {"carbon": r}
+
+
+def _stage_greenspace(s: dict[str, Any], stage_dir: Path, work: Path, say: Callable[[str], None]) -> dict[str, Any]:
+    from ..greenspace.run import run_coverage, run_indicators, run_siting
+
+    g = s["greenspace"]
+    roles = ("residential", "greenspace", "network", "entrances", "barriers")
+    paths, names, enc, notes = _layer_args(s, roles)
+    osm = s["layers"]["osm"]
+    lc = s["layers"]["landcover"].get(g["landcover_year"]) if g["landcover_year"] else None
+    out: dict[str, Any] = {}
+    say("coverage")
+    out["coverage"] = run_coverage(paths["residential"], paths["greenspace"], stage_dir / "coverage",
+                                   network=paths["network"], osm=osm, entrances=paths["entrances"],
+                                   barriers=paths["barriers"], profile=g["profile"], mode=g["mode"],
+                                   population_total=g["population_total"], cell_m=g["cell_m"],
+                                   entrance_max_m=g["entrance_max_m"], layers=names, encoding=enc)
+    out["coverage"].summary.setdefault("notes", [])[:0] = notes
+    if g["indicators"]:
+        say("indicators")
+        if paths["greenspace"] is None:
+            notes.append("indicators need layers.greenspace (not taken from an OSM file); skipped")
+        else:
+            out["indicators"] = run_indicators(paths["greenspace"], stage_dir / "indicators",
+                                               residential=paths["residential"], population_total=g["population_total"],
+                                               landcover=lc, profile=g["profile"], layers=names, encoding=enc)
+    if g["sites"]:
+        say(f"siting {g['sites']} parks")
+        out["sites"] = run_siting(paths["residential"], paths["greenspace"], stage_dir / "sites", k=g["sites"],
+                                  network=paths["network"], osm=osm, entrances=paths["entrances"],
+                                  barriers=paths["barriers"], landcover=lc, profile=g["profile"], rule=g["site_rule"],
+                                  mode=g["site_mode"], site_area_m2=g["site_area_m2"],
+                                  population_total=g["population_total"], time_limit_s=g["time_limit_s"],
+                                  cell_m=g["cell_m"], layers=names, encoding=enc)
+    return out
+
+
+def _stage_mines(s: dict[str, Any], stage_dir: Path, work: Path, say: Callable[[str], None]) -> dict[str, Any]:
+    from ..carbon.densities import read_density_table
+    from ..config import get_working_crs
+    from ..mines.carbon_gain import carbon_gain, parse_class_rules
+    from ..mines.export import export_registry
+    from ..mines.model import parse_date
+    from ..mines.progress import parse_period, progress_report
+    from ..mines.recovery import recovery_table, site_ndvi
+    from ..mines.registry import (
+        import_file,
+        init_registry,
+        load_registry,
+        verify_registry,
+        within_area,
+    )
+    from ..tables import write_csv, write_json
+
+    m = s["mines"]
+    lay = s["layers"]
+    notes: list[str] = []
+    stage_dir.mkdir(parents=True, exist_ok=True)
+    files: list[Path] = []
+    if lay["mine_registry"]:
+        registry = Path(lay["mine_registry"])
+        rep = verify_registry(registry)
+        if rep.problems:
+            notes.append(f"the registry failed verification: {rep.problems[0]}"
+                         + (f" (and {len(rep.problems) - 1} more)" if len(rep.problems) > 1 else ""))
+    else:
+        say("building the registry from the import files")
+        built = init_registry(work / "registry.gpkg", crs=get_working_crs(), created_by=m["recorded_by"],
+                              **({"target_km2": m["target_km2"]} if m["target_km2"] else {}),
+                              **({"period": parse_period(m["period"])} if m["period"] else {}))
+        for item in lay["mine_imports"]:
+            res = import_file(built, item["path"], layer=item.get("layer"),
+                              encoding=item.get("encoding") or s["encoding"], recorded_by=m["recorded_by"])
+            notes.append(f"imported {Path(item['path']).name}: {res.summary()}")
+        registry = stage_dir / "registry.gpkg"
+        os.replace(built, registry)
+        files.append(registry)
+    say("progress, recovery, carbon gain")
+    data = load_registry(registry)
+    data, note = within_area(data)
+    if note:
+        notes.append(note)
+    as_of = parse_date(m["as_of"]) if m["as_of"] else None
+    report = progress_report(data.sites, data.state.events, target_km2=m["target_km2"] or data.info["target_km2"],
+                             period=parse_period(m["period"]) if m["period"] else data.info["period"], as_of=as_of)
+    nd = rec = None
+    ndvi = lay["ndvi"]
+    if len(ndvi) >= 2 and len(data.sites):
+        nd = site_ndvi(data.sites, ndvi)
+        rec = recovery_table(data.sites, nd, data.surveys, min_gain=m["min_gain"])
+    elif len(ndvi) < 2:
+        notes.append("recovery needs NDVI of two years or more (layers.ndvi); not computed")
+    gain = None
+    if len(data.sites):
+        table = read_density_table(lay["densities"]) if lay["densities"] else None
+        rules = parse_class_rules([f"{t}={c}" for t, c in (m["class_map"] or {}).items()] or None)
+        gain = carbon_gain(data.sites, table=table, rules=rules, iterations=m["mc"], seed=m["seed"])
+    summary = {"registry": str(registry), "as_of": report.as_of.isoformat(), "progress": report.to_dict(),
+               "carbon_gain": None if gain is None else {k: v for k, v in gain.to_dict().items() if k != "sites"},
+               "recovery_flags": None if rec is None else {str(k): int(v) for k, v in rec["flag"].value_counts().items()},
+               "data_source": "synthetic" if data.synthetic else "user data", "notes": notes}
+    write_json(summary, stage_dir / "summary.json", atomic=False)
+    files.append(stage_dir / "summary.json")
+    if rec is not None:
+        write_csv(rec, stage_dir / "recovery.csv", atomic=False)
+        files.append(stage_dir / "recovery.csv")
+    if gain is not None:
+        write_csv(gain.sites, stage_dir / "carbon_gain.csv", atomic=False)
+        files.append(stage_dir / "carbon_gain.csv")
+    if len(data.sites):
+        files.append(export_registry(data, stage_dir / "sites.gpkg", report=report, gain=gain))
+    result = MinesRun(registry, data, report, nd, rec, gain, summary, files, notes)
+    return {"mines": result}
+
+
+def _plot_years(item: dict[str, Any], encoding: str | None) -> list[int]:
+    from ..io import read_vector
+
+    gdf = read_vector(item["path"], layer=item.get("layer"), encoding=item.get("encoding") or encoding)
+    col = next((c for c in ("survey_year", "调查年份", "year") if c in gdf.columns), None)
+    if col is None:
+        return []
+    return sorted({int(y) for y in pd.to_numeric(gdf[col], errors="coerce").dropna()})
+
+
+def _stage_plots(s: dict[str, Any], stage_dir: Path, work: Path, say: Callable[[str], None]) -> dict[str, Any]:
+    from ..plots.run import run_change, run_model
+
+    p = s["plots"]
+    item = s["layers"]["plots"]
+    enc = item.get("encoding") or s["encoding"]
+    ndvi = s["layers"]["ndvi"]
+    lc = s["layers"]["landcover"]
+    years = _plot_years(item, enc)
+    year = p["year"]
+    if year is None:
+        shared = [y for y in years if y in ndvi]
+        if not shared:
+            raise ConfigError(f"plots: no survey year of the plots ({', '.join(map(str, years)) or 'none given'}) has "
+                              f"an NDVI raster (layers.ndvi: {', '.join(map(str, sorted(ndvi)))}); set plots.year")
+        year = p["year"] = shared[0]
+    out: dict[str, Any] = {}
+    say(f"biomass model {year}")
+    out["model"] = run_model(item["path"], {"ndvi": ndvi[year]}, stage_dir / "model", landcover=lc.get(year),
+                             year=year if years else None, model=p["model"], n_trees=p["trees"], folds=p["folds"],
+                             seed=p["seed"], layer=item.get("layer"), encoding=enc, write_maps=p["maps"])
+    change = p["change"]
+    if change is True or (change == "auto" and len(years) >= 2):
+        say("change at remeasured plots")
+        out["change"] = run_change(item["path"], stage_dir / "change", landcover=lc.get(years[0]) if years else None,
+                                   layer=item.get("layer"), encoding=enc)
+    return out
+
+
+_STAGE_FUNCS = {"carbon": _stage_carbon, "greenspace": _stage_greenspace, "mines": _stage_mines, "plots": _stage_plots}
+
+
+# --------------------------------------------------------------------------------------------
+# the run
+# --------------------------------------------------------------------------------------------
+
+def _checksum_notes(project: Project, sums: dict[str, str]) -> list[str]:
+    """A resolved file records the checksums of its inputs: say which differ now."""
+    record = project.settings.get("resolved") or {}
+    old = record.get("checksums") if isinstance(record, dict) else None
+    if not isinstance(old, dict):
+        return []
+    changed = sorted(k for k, v in old.items() if k in sums and sums[k] != v)
+    gone = sorted(k for k in old if k not in sums)
+    notes = []
+    if changed:
+        notes.append(f"{len(changed)} input file(s) changed since the recorded run, the numbers may differ: "
+                     + ", ".join(Path(c).name for c in changed[:5]) + (" …" if len(changed) > 5 else ""))
+    if gone:
+        notes.append(f"{len(gone)} recorded input file(s) are no longer used: "
+                     + ", ".join(Path(c).name for c in gone[:5]))
+    return notes
+
+
+def run_project(project: str | os.PathLike | Project, *, out: str | os.PathLike | None = None,
+                only: str | Iterable[str] | None = None, progress: Progress | None = None,
+                today: dt.date | None = None) -> ProjectRun:
+    """Run every analysis a project file configures into one output folder.
+
+    Parameters
+    ----------
+    project : path or Project
+        A ``kunsink.yaml`` (or a run's ``kunsink.resolved.yaml``), or a loaded :class:`Project`.
+    out : path, optional
+        Output folder; default the file's ``output`` (relative to the file).
+    only : str or list of str, optional
+        Run only these stages (``"carbon,greenspace"``); the others are ``skipped``.
+    progress : callable, optional
+        ``progress(stage, message)``, called as the run goes.
+    today : date, optional
+        The date the mines' state is taken on when ``mines.as_of`` is not set (default today).
+
+    Returns
+    -------
+    ProjectRun
+        Every stage's result objects, the resolved settings and the manifest (also in ``run.json``).
+
+    Raises
+    ------
+    ProjectFileError
+        The project file has problems (every one listed); nothing is written.
+    OutputError
+        The output folder is refused; nothing is written.
+    StageFailed
+        A stage failed: it left nothing, the stages before it are complete, ``run.json`` says so.
+    """
+    from ..area import resolve_area, use_area
+    from ..io import drop_staging, new_staging, staging_dir
+    from ..tables import write_json
+
+    say = progress or (lambda _stage, _msg: None)
+    if not isinstance(project, Project):
+        project = load_project(project)
+    stages_wanted = parse_only(only)
+    settings, notes = resolve_settings(project, today=today)
+    out_dir = Path(out).expanduser().resolve() if out is not None else Path(settings["output"])
+    settings["output"] = str(out_dir)
+    plan = project.planned_stages()
+    if stages_wanted is not None:
+        blocked = [st for st in stages_wanted if plan[st] is not None]
+        if blocked:
+            raise ProjectFileError(project.path, [_only_problem(st, plan[st]) for st in blocked])
+    inputs = input_paths(settings)
+    if out_dir == project.path.parent and project.path.name == RESOLVED_FILE:
+        pass  # a resolved copy re-run into its own folder: read whole already, replaced with the new run
+    else:
+        inputs.append(project.path)
+    started = dt.datetime.now().astimezone()
+    with use_area(resolve_area(settings["area"], crs=settings["crs"])) as area:
+        _prepare_out(out_dir, inputs)  # checks the folder against every input before anything is written
+        sums = input_checksums(settings)
+        notes += _checksum_notes(project, sums)
+        vers = versions()
+        record = {k: v for k, v in settings.items() if k != "resolved"}
+        from ..io import atomic_path
+
+        with atomic_path(out_dir / RESOLVED_FILE) as tmp:
+            tmp.write_text(resolved_text(record, source=project.path, checksums=sums, versions_=vers, out_dir=out_dir,
+                                         started=started.isoformat(timespec="seconds")), encoding="utf-8")
+        stages: dict[str, StageResult] = {}
+        for st in STAGES:
+            if plan[st] is not None:
+                stages[st] = StageResult(st, "skipped", notes=[f"skipped: {plan[st]}"])
+            elif stages_wanted is not None and st not in stages_wanted:
+                stages[st] = StageResult(st, "skipped", notes=["skipped: not in --only"])
+            else:
+                stages[st] = StageResult(st, "pending")
+        written = [RESOLVED_FILE, MANIFEST_FILE]
+        run = ProjectRun(project, out_dir, record, stages, {})
+
+        def manifest(finished: bool) -> None:
+            run.manifest = {
+                "kunsink_run": 1, "project": str(project.path), "output": str(out_dir),
+                "started": started.isoformat(timespec="seconds"),
+                "finished": dt.datetime.now().astimezone().isoformat(timespec="seconds") if finished else None,
+                "seconds": round(time.perf_counter() - t0, 3),
+                "study_area": area.to_dict(), "stages": {k: v.to_dict(out_dir) for k, v in stages.items()},
+                "notes": notes, "inputs": sums, "versions": vers,
+            }
+            write_json(run.manifest, out_dir / MANIFEST_FILE)
+            _write_marker(out_dir, written)
+
+        t0 = time.perf_counter()
+        manifest(False)
+        failed: StageResult | None = None
+        error: BaseException | None = None
+        for st in STAGES:
+            res = stages[st]
+            if res.status != "pending":
+                continue
+            if failed is not None:
+                res.status = "not run"
+                res.notes.append(f"not run: the {failed.name} stage failed")
+                continue
+            final = out_dir / st
+            stage_dir = new_staging(final, f"stage-{st}")
+            t1 = time.perf_counter()
+            try:
+                with staging_dir(final, f"work-{st}") as work:
+                    res.results = _STAGE_FUNCS[st](settings, stage_dir, work, lambda msg, st=st: say(st, msg))
+                files = sorted(p for p in stage_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
+                _write_marker(stage_dir, [p.name for p in stage_dir.iterdir()])
+                os.replace(stage_dir, final)
+                for r in res.results.values():
+                    _remap(r, stage_dir, final)
+                res.files = [final / p.relative_to(stage_dir) for p in files]
+                res.status = "ok"
+                written.append(st)
+            except Exception as exc:  # noqa: BLE001 - recorded, then raised again below
+                user = translate_error(exc)
+                res.status = "failed"
+                res.error = str(user) if user is not None else f"internal error: {type(exc).__name__}: {exc}"
+                failed, error = res, (user if user is not None else exc)
+            finally:
+                drop_staging(stage_dir)
+                res.seconds = time.perf_counter() - t1
+                if res.status == "ok":
+                    say(st, f"done in {res.seconds:.1f} s")
+            for r in res.results.values():
+                summary = getattr(r, "summary", None)
+                if isinstance(summary, dict):
+                    res.notes += [str(n) for n in summary.get("notes", []) or []]
+                res.notes += [str(n) for n in getattr(r, "notes", []) or [] if str(n) not in res.notes]
+            manifest(False)
+        manifest(True)
+        if failed is not None:
+            done = [k for k, v in stages.items() if v.status == "ok"]
+            kept = f"; complete: {', '.join(done)} in {out_dir}" if done else "; nothing else was written"
+            if isinstance(error, KunsinkError):
+                raise StageFailed(f"{failed.name} stage failed: {failed.error}{kept}", run, error.exit_code) from error
+            raise error  # a bug: the CLI's one line (and the traceback with --debug)
+        return run
+
+
+def _only_problem(stage: str, why: str | None):
+    from .load import Problem
+
+    return Problem(f"{stage}", f"asked for with --only but cannot run: {why}")
