@@ -46,13 +46,14 @@ def _register() -> None:
     from pathlib import Path
     import importlib
 
-    from . import carbon_cmd, crs_cmd, demo_cmd, layers_cmd, scene_cmd
+    from . import carbon_cmd, crs_cmd, demo_cmd, layers_cmd, project_cmd, scene_cmd
 
     app.add_typer(crs_cmd.app, name="crs")
     app.add_typer(layers_cmd.app, name="layers")
     app.add_typer(scene_cmd.app, name="scene")
     demo_cmd.register(app)
     carbon_cmd.register(app)
+    project_cmd.register(app)
     # capability groups whose modules are present (each is a typer sub-app named ``app``)
     here = Path(__file__).parent
     for module, name in (("greenspace_cmd", "greenspace"), ("mines_cmd", "mines"), ("plots_cmd", "plots")):
