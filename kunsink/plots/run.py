@@ -23,6 +23,7 @@ from .._version import __version__
 from ..errors import ConfigError, InputError, RasterError, user_errors
 from ..area import get_area
 from ..io import drop_staging, new_staging
+from ..tables import write_csv, write_json
 from ..landcover import CLASS_NAMES_ZH, KUNSINK_CLASSES
 from .allometry import CARBON_FRACTION, read_root_shoot, root_shoot_table
 from .design import DEFAULT_EXCLUDE, MIN_PLOTS_PER_STRATUM, PlotDesign, allowed_region, apply_affine, design_plots
@@ -151,18 +152,6 @@ def _is_synthetic(*tag_dicts: Mapping[str, str], frames: Sequence[Any] = ()) -> 
 
 def _source(synthetic: bool) -> str:
     return "synthetic" if synthetic else "user data"
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    from ..tables import write_json
-
-    write_json(obj, path)
-
-
-def _write_csv(df: pd.DataFrame, path: Path, bom: bool = True) -> Path:
-    from ..tables import write_csv
-
-    return write_csv(df, path)
 
 
 def _guard(out_dir: Any, *inputs: Any) -> None:
@@ -436,8 +425,8 @@ def run_design(
             write_vector(plots, tmp / "plots.gpkg", layer="plots")
             sheet = pd.DataFrame({head: (plots[col] if col in plots.columns else "") if col else ""
                                   for col, head in FIELD_SHEET_COLUMNS if col is None or col in plots.columns})
-            _write_csv(sheet, tmp / "field_sheet.csv", bom=True)
-            _write_csv(design.allocation, tmp / "allocation.csv")
+            write_csv(sheet, tmp / "field_sheet.csv")
+            write_csv(design.allocation, tmp / "allocation.csv")
             gpx_ok = _write_gpx(plots, tmp / "plots.gpx")
             if not gpx_ok:
                 notes.append("GPX waypoints could not be written by this GDAL; use plots.gpkg or the field sheet")
@@ -448,7 +437,7 @@ def run_design(
                     **design.params, "allocation_table": design.allocation.to_dict("records"),
                     "n_plots": len(plots), "data_source": src, "notes": notes + design.notes,
                     "study_area": get_area().to_dict(), "crs": str(lc.rio.crs)}
-            _write_json(tmp / "design.json", meta)
+            write_json(meta, tmp / "design.json")
             if write_map:
                 from ..maps import save_map
                 from ..maps.plots import design_map
@@ -891,10 +880,10 @@ def run_model(
         by_class = None
         msgs: list[str] = []
         with atomic_dir(out_dir) as tmp:
-            _write_csv(ev.summary, tmp / "cv_summary.csv")
+            write_csv(ev.summary, tmp / "cv_summary.csv")
             if len(ev.by_stratum):
-                _write_csv(ev.by_stratum, tmp / "cv_by_stratum.csv")
-            _write_csv(pred.assign(source=src), tmp / "cv_predictions.csv")
+                write_csv(ev.by_stratum, tmp / "cv_by_stratum.csv")
+            write_csv(pred.assign(source=src), tmp / "cv_predictions.csv")
             write_vector(plots_cv, tmp / "plots_cv.gpkg", layer="plots_cv")
             (tmp / "model").mkdir()
             save_model(fitted, tmp / "model", training, metadata={
@@ -908,7 +897,7 @@ def run_model(
                 summary.update(stats)
                 summary["extrapolation"] = msgs
                 summary["by_class"] = by_class.to_dict("records")
-                _write_csv(by_class, tmp / "biomass_by_class.csv")
+                write_csv(by_class, tmp / "biomass_by_class.csv")
                 summary["next_step"] = (
                     f"kunsink carbon --landcover {landcover or 'LANDCOVER.tif'} "
                     f"--pool c_above={out_dir / 'c_above.tif'}"
@@ -920,7 +909,7 @@ def run_model(
                 save_map(biomass_map(tmp, plots_cv, bnd), tmp / "biomass_map.html")
             summary["notes"] = notes
             summary["study_area"] = get_area().to_dict()
-            _write_json(tmp / "summary.json", summary)
+            write_json(summary, tmp / "summary.json")
             names = sorted(p.name for p in tmp.iterdir())
         files = [out_dir / nm for nm in names]
         for m in msgs:
@@ -1011,8 +1000,8 @@ def run_predict(
             summary["by_class"] = by_class.to_dict("records")
             summary["notes"] = notes
             summary["study_area"] = get_area().to_dict()
-            _write_csv(by_class, tmp / "biomass_by_class.csv")
-            _write_json(tmp / "summary.json", summary)
+            write_csv(by_class, tmp / "biomass_by_class.csv")
+            write_json(summary, tmp / "summary.json")
             from ..maps import save_map
             from ..maps.plots import biomass_map
 
@@ -1141,10 +1130,10 @@ def run_change(
                "carbon_fraction": carbon_fraction, "per_stratum": per.to_dict("records"), "overall": overall,
                "data_source": src, "notes": notes}
     with atomic_dir(out_dir) as tmp:
-        _write_csv(changes.assign(source=src).round(4), tmp / "plot_change.csv")
+        write_csv(changes.assign(source=src).round(4), tmp / "plot_change.csv")
         write_vector(pts, tmp / "plot_change.gpkg", layer="plot_change")
-        _write_csv(per.round(4), tmp / "stratum_change.csv")
-        _write_json(tmp / "summary.json", summary)
+        write_csv(per.round(4), tmp / "stratum_change.csv")
+        write_json(summary, tmp / "summary.json")
         if write_map:
             from ..maps import save_map
             from ..maps.plots import change_map
