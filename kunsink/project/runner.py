@@ -235,38 +235,52 @@ def _remap(obj: Any, old: Path, new: Path) -> None:
 # stages
 # --------------------------------------------------------------------------------------------
 
-def _layer_args(s: dict[str, Any], roles: Iterable[str]) -> tuple[dict[str, Any], dict[str, str], str | None, list[str]]:
-    """Paths by role, layer names by role, one encoding, and a note if the layers disagree on it."""
+#: Files whose attribute text has an encoding of its own (a GeoPackage or GeoJSON is always UTF-8).
+_ENCODED = (".shp", ".zip", ".dbf", ".csv", ".txt")
+
+
+def _encoding_for(item: dict[str, Any], default: str | None) -> str | None:
+    """The encoding to read one layer with: its own, else the project's; only for Shapefiles and CSVs."""
+    enc = item.get("encoding") or default
+    return enc if enc and Path(item["path"]).suffix.lower() in _ENCODED else None
+
+
+def _layer_args(s: dict[str, Any], roles: Iterable[str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Sources by role and layer names by role for a ``run_*`` call.
+
+    A layer read with an encoding (a GBK Shapefile) is read here, so that each layer gets its own
+    encoding (the ``run_*`` functions take one for all); the others are passed as paths.
+    """
+    from ..io import read_vector
+
     lay = s["layers"]
-    paths, names, encs = {}, {}, set()
+    paths: dict[str, Any] = {}
+    names: dict[str, str] = {}
     for role in roles:
         v = lay.get(role)
         if v is None:
             paths[role] = None
             continue
+        enc = _encoding_for(v, s["encoding"])
+        if enc is not None:
+            paths[role] = read_vector(v["path"], layer=v.get("layer"), encoding=enc)
+            continue
         paths[role] = v["path"]
         if v.get("layer"):
             names[role] = v["layer"]
-        if v.get("encoding"):
-            encs.add(v["encoding"])
-    notes = []
-    enc = s["encoding"]
-    if encs:
-        enc = min(encs)
-        if len(encs) > 1:
-            notes.append(f"layers give different encodings ({', '.join(sorted(encs))}); {enc} used for all")
-    return paths, names, enc, notes
+    return paths, names
 
 
 def _zones_path(s: dict[str, Any], work: Path) -> str | None:
     z = s["layers"]["zones"]
     if z is None:
         return None
-    if z.get("layer") is None and z.get("encoding") is None:
+    enc = _encoding_for(z, s["encoding"])
+    if z.get("layer") is None and enc is None:
         return z["path"]
     from ..io import read_vector, write_vector
 
-    gdf = read_vector(z["path"], layer=z.get("layer"), encoding=z.get("encoding") or s["encoding"])
+    gdf = read_vector(z["path"], layer=z.get("layer"), encoding=enc)
     return str(write_vector(gdf, work / "zones.gpkg", layer="zones"))
 
 
@@ -293,7 +307,7 @@ def _stage_greenspace(s: dict[str, Any], stage_dir: Path, work: Path, say: Calla
 
     g = s["greenspace"]
     roles = ("residential", "greenspace", "network", "entrances", "barriers")
-    paths, names, enc, notes = _layer_args(s, roles)
+    paths, names = _layer_args(s, roles)
     osm = s["layers"]["osm"]
     lc = s["layers"]["landcover"].get(g["landcover_year"]) if g["landcover_year"] else None
     out: dict[str, Any] = {}
@@ -302,16 +316,16 @@ def _stage_greenspace(s: dict[str, Any], stage_dir: Path, work: Path, say: Calla
                                    network=paths["network"], osm=osm, entrances=paths["entrances"],
                                    barriers=paths["barriers"], profile=g["profile"], mode=g["mode"],
                                    population_total=g["population_total"], cell_m=g["cell_m"],
-                                   entrance_max_m=g["entrance_max_m"], layers=names, encoding=enc)
-    out["coverage"].summary.setdefault("notes", [])[:0] = notes
+                                   entrance_max_m=g["entrance_max_m"], layers=names)
     if g["indicators"]:
         say("indicators")
         if paths["greenspace"] is None:
-            notes.append("indicators need layers.greenspace (not taken from an OSM file); skipped")
+            out["coverage"].summary.setdefault("notes", []).append(
+                "indicators need layers.greenspace (not taken from an OSM file); skipped")
         else:
             out["indicators"] = run_indicators(paths["greenspace"], stage_dir / "indicators",
                                                residential=paths["residential"], population_total=g["population_total"],
-                                               landcover=lc, profile=g["profile"], layers=names, encoding=enc)
+                                               landcover=lc, profile=g["profile"], layers=names)
     if g["sites"]:
         say(f"siting {g['sites']} parks")
         out["sites"] = run_siting(paths["residential"], paths["greenspace"], stage_dir / "sites", k=g["sites"],
@@ -319,7 +333,7 @@ def _stage_greenspace(s: dict[str, Any], stage_dir: Path, work: Path, say: Calla
                                   barriers=paths["barriers"], landcover=lc, profile=g["profile"], rule=g["site_rule"],
                                   mode=g["site_mode"], site_area_m2=g["site_area_m2"],
                                   population_total=g["population_total"], time_limit_s=g["time_limit_s"],
-                                  cell_m=g["cell_m"], layers=names, encoding=enc)
+                                  cell_m=g["cell_m"], layers=names)
     return out
 
 
@@ -358,7 +372,7 @@ def _stage_mines(s: dict[str, Any], stage_dir: Path, work: Path, say: Callable[[
                               **({"period": parse_period(m["period"])} if m["period"] else {}))
         for item in lay["mine_imports"]:
             res = import_file(built, item["path"], layer=item.get("layer"),
-                              encoding=item.get("encoding") or s["encoding"], recorded_by=m["recorded_by"])
+                              encoding=_encoding_for(item, s["encoding"]), recorded_by=m["recorded_by"])
             notes.append(f"imported {Path(item['path']).name}: {res.summary()}")
         registry = stage_dir / "registry.gpkg"
         os.replace(built, registry)
@@ -404,7 +418,7 @@ def _stage_mines(s: dict[str, Any], stage_dir: Path, work: Path, say: Callable[[
 def _plot_years(item: dict[str, Any], encoding: str | None) -> list[int]:
     from ..io import read_vector
 
-    gdf = read_vector(item["path"], layer=item.get("layer"), encoding=item.get("encoding") or encoding)
+    gdf = read_vector(item["path"], layer=item.get("layer"), encoding=encoding)
     col = next((c for c in ("survey_year", "调查年份", "year") if c in gdf.columns), None)
     if col is None:
         return []
@@ -416,7 +430,7 @@ def _stage_plots(s: dict[str, Any], stage_dir: Path, work: Path, say: Callable[[
 
     p = s["plots"]
     item = s["layers"]["plots"]
-    enc = item.get("encoding") or s["encoding"]
+    enc = _encoding_for(item, s["encoding"])
     ndvi = s["layers"]["ndvi"]
     lc = s["layers"]["landcover"]
     years = _plot_years(item, enc)

@@ -1,0 +1,344 @@
+"""The project file: kunsink init writes it, kunsink run runs every analysis it configures.
+
+A user's own layers are built in a temporary folder from a 4 km square of the bundled scene (rasters
+cropped, the neighbourhoods as a GBK Shapefile with Chinese field names, the mine registry as import
+files) and once more shifted into 青山区 (150204).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from kunsink.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+RASTERS = ROOT / "data" / "rasters"
+BOX = (390000.0, 4500000.0, 394000.0, 4504000.0)  # 4 km of the synthetic southern city (EPSG:4546)
+
+
+def _crop_raster(src: Path, dst: Path, box, shift=(0.0, 0.0)) -> None:
+    import rasterio
+    from affine import Affine
+    from rasterio.windows import from_bounds
+
+    with rasterio.open(src) as ds:
+        win = from_bounds(*box, transform=ds.transform).round_offsets().round_lengths()
+        data = ds.read(1, window=win)
+        t = ds.window_transform(win)
+        profile = ds.profile | {"width": data.shape[1], "height": data.shape[0],
+                                "transform": Affine.translation(*shift) * t, "tiled": False}
+        profile.pop("blockxsize", None)
+        profile.pop("blockysize", None)
+        with rasterio.open(dst, "w", **profile) as out:
+            out.write(data, 1)
+            out.update_tags(**ds.tags())
+
+
+def _layers(box, shift=(0.0, 0.0)):
+    import shapely
+
+    from kunsink.demo.run import load_demo_layers
+
+    layers = load_demo_layers()
+    area = shapely.box(*box)
+    out = {}
+    for name in ("residential", "greenspace", "network", "park_entrances"):
+        g = layers[name]
+        g = g[g.geometry.within(area)].copy()
+        g["geometry"] = g.geometry.translate(*shift)
+        out[name] = g.reset_index(drop=True)
+    return out, layers
+
+
+def _write_scene(folder: Path, box, shift=(0.0, 0.0)) -> dict[str, Path]:
+    """A user's folder: cropped rasters, a GBK Shapefile of neighbourhoods, GeoPackages, zones."""
+    import geopandas as gpd
+    import shapely
+
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for kind in ("landcover", "ndvi"):
+        for year in (2020, 2025):
+            files[f"{kind}{year}"] = folder / f"{kind}{year}.tif"
+            _crop_raster(RASTERS / f"{kind}_{year}.tif", files[f"{kind}{year}"], box, shift)
+    vec, _ = _layers(box, shift)
+    res = vec["residential"].rename(columns={"name": "名称", "population": "人口"})
+    files["residential"] = folder / "居住区.shp"
+    res[["名称", "人口", "res_id", "source", "geometry"]].to_file(files["residential"], encoding="gbk")
+    cpg = files["residential"].with_suffix(".cpg")
+    if cpg.exists():
+        cpg.unlink()  # as old ArcGIS writes them: GBK text and no .cpg
+    files["greenspace"] = folder / "green.gpkg"
+    vec["greenspace"].to_file(files["greenspace"], layer="parks")
+    files["network"] = folder / "roads.gpkg"
+    vec["network"].to_file(files["network"], layer="roads")
+    x0, y0, x1, y1 = box
+    xm = (x0 + x1) / 2
+    zones = gpd.GeoDataFrame({"分区": ["西片 West", "东片 East"], "source": "synthetic"},
+                             geometry=[shapely.box(x0, y0, xm, y1), shapely.box(xm, y0, x1, y1)],
+                             crs="EPSG:4546").translate(*shift)
+    files["zones"] = folder / "zones.gpkg"
+    gpd.GeoDataFrame({"分区": ["西片 West", "东片 East"], "source": "synthetic"}, geometry=zones.values,
+                     crs="EPSG:4546").to_file(files["zones"])
+    return files
+
+
+def _write_mines(folder: Path) -> list[Path]:
+    from kunsink.datasets import demo_dir
+    from kunsink.demo.mines import demo_history
+    from kunsink.demo.run import load_demo_layers
+
+    folder.mkdir(parents=True, exist_ok=True)
+    sites, status, surveys = demo_history(load_demo_layers()["mine_sites"],
+                                          pd.read_csv(demo_dir() / "mine_surveys.csv", encoding="utf-8"))
+    sites.to_file(folder / "sites.gpkg", layer="sites")
+    status.to_csv(folder / "status.csv", index=False, encoding="gbk")  # a GBK CSV, as Excel saves it
+    surveys.to_csv(folder / "surveys.csv", index=False, encoding="utf-8")
+    return [folder / "sites.gpkg", folder / "status.csv", folder / "surveys.csv"]
+
+
+def _project_text(files: dict[str, Path], folder: Path, *, area: str, mines: list[Path] | None = None,
+                  ndvi_full: bool = False, sites: int = 2) -> str:
+    def rel(p: Path) -> str:
+        return os.path.relpath(p, folder)
+
+    ndvi = ({2020: str(RASTERS / "ndvi_2020.tif"), 2025: str(RASTERS / "ndvi_2025.tif")} if ndvi_full
+            else {2020: rel(files["ndvi2020"]), 2025: rel(files["ndvi2025"])})
+    doc = {
+        "version": 1, "name": "测试项目", "area": area, "output": "out",
+        "layers": {
+            "landcover": {2020: rel(files["landcover2020"]), 2025: rel(files["landcover2025"])},
+            "ndvi": ndvi,
+            "zones": rel(files["zones"]),
+            "residential": {"path": rel(files["residential"]), "encoding": "gbk"},
+            "greenspace": {"path": rel(files["greenspace"]), "layer": "parks"},
+            "network": rel(files["network"]),
+        },
+        "carbon": {"zone_field": "分区", "price_per_mgc": 300.0, "discount_pct": 3.0, "mc": 200, "seed": 7,
+                   "cog": False},
+        "greenspace": {"sites": sites, "site_mode": "line", "time_limit_s": 20.0},
+        "mines": {"mc": 200, "seed": 3, "as_of": "2025-12-31"},
+    }
+    if mines:
+        doc["layers"]["mine_imports"] = [rel(p) for p in mines]
+    return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
+
+
+@pytest.fixture(scope="module")
+def user_project(tmp_path_factory):
+    """``kunsink init mine`` then the user's own layers written into the folder and named in the file."""
+    folder = tmp_path_factory.mktemp("proj") / "mine"
+    assert main(["init", str(folder)]) == 0
+    files = _write_scene(folder / "data", BOX)
+    mines = _write_mines(folder / "data" / "mines")
+    (folder / "kunsink.yaml").write_text(_project_text(files, folder, area="昆都仑区", mines=mines, ndvi_full=True),
+                                         encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def user_run(user_project):
+    from kunsink.project import run_project
+
+    return run_project(user_project / "kunsink.yaml")
+
+
+# --------------------------------------------------------------------------------------------
+# init and validation
+# --------------------------------------------------------------------------------------------
+
+def test_init_writes_a_commented_template_whose_missing_files_are_listed(tmp_path, capsys):
+    from kunsink.project import ProjectFileError, load_project
+
+    assert main(["init", str(tmp_path / "p"), "--area", "青山区"]) == 0
+    text = (tmp_path / "p" / "kunsink.yaml").read_text(encoding="utf-8")
+    assert "土地覆盖" in text and "land-cover rasters by year" in text  # Chinese and English comments
+    doc = yaml.safe_load(text)
+    assert doc["area"] == "青山区" and set(doc["layers"]["landcover"]) == {2020, 2025}
+    with pytest.raises(ProjectFileError) as e:
+        load_project(tmp_path / "p" / "kunsink.yaml")
+    keys = {p.key for p in e.value.problems}
+    assert {"layers.landcover.2020", "layers.landcover.2025", "layers.residential"} <= keys
+    assert all(p.line and "file not found" in p.message for p in e.value.problems)
+    # an existing project file is never overwritten without --force, and then kept as .bak
+    capsys.readouterr()
+    assert main(["init", str(tmp_path / "p")]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert main(["init", str(tmp_path / "p"), "--force"]) == 0
+    assert (tmp_path / "p" / "kunsink.yaml.bak").read_text(encoding="utf-8") == text
+    assert main(["init", str(tmp_path / "p"), "--force"]) == 2  # the backup is not overwritten either
+
+
+def test_bad_project_file_lists_every_problem_and_writes_nothing(tmp_path, capsys):
+    lc = RASTERS / "landcover_2020.tif"
+    (tmp_path / "kunsink.yaml").write_text(
+        "version: 1\n"
+        "area: 昆都仑区\n"
+        "layers:\n"
+        f"  landcovr:\n    2020: {lc}\n"             # line 4: unknown key (did you mean landcover?)
+        "  landcover:\n"
+        f"    2020: {lc}\n"
+        f"    2020: {lc}\n"                          # line 8: duplicate year
+        "    twenty: x.tif\n"                        # line 9: not a year
+        "  residential: missing.shp\n"               # line 10: missing file
+        "carbon:\n"
+        "  mc: many\n",                              # line 12: wrong type
+        encoding="utf-8")
+    assert main(["run", str(tmp_path / "kunsink.yaml")]) == 2
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert lines[0].startswith("kunsink: error: project file") and "5 problems" in lines[0]
+    assert "layers.landcovr: unknown key; did you mean 'landcover'? (line 4)" in err
+    assert "layers.landcover.2020: year 2020 is given twice" in err and "(line 8)" in err
+    assert "layers.landcover.twenty: the year must be a whole number" in err
+    assert "layers.residential: file not found: missing.shp" in err and "(line 10)" in err
+    assert "carbon.mc: must be a whole number, not 'many' (line 12)" in err
+    assert len(lines) == 6 and "Traceback" not in err
+    assert sorted(os.listdir(tmp_path)) == ["kunsink.yaml"]  # nothing written, no output folder
+
+
+def test_bundled_project_file_is_valid_and_its_inputs_match_the_scene(tmp_path):
+    import pyogrio
+
+    from kunsink.project import load_project
+    from kunsink.project.bundled import demo_project_path, write_demo_inputs
+
+    p = load_project(demo_project_path())
+    assert all(v is None for v in p.planned_stages().values())
+    assert p.settings["layers"]["landcover"][2020].endswith("landcover_2020.tif")
+    fresh = write_demo_inputs(tmp_path)
+    shipped = demo_project_path().with_suffix("")
+    for f in fresh:
+        old = shipped / f.relative_to(tmp_path)
+        if f.suffix == ".csv":
+            assert f.read_bytes() == old.read_bytes()
+        else:
+            a, b = pyogrio.read_dataframe(f), pyogrio.read_dataframe(old)
+            assert a.drop(columns="geometry").equals(b.drop(columns="geometry"))
+            assert a.geometry.geom_equals_exact(b.geometry, 1e-6).all()
+
+
+# --------------------------------------------------------------------------------------------
+# runs
+# --------------------------------------------------------------------------------------------
+
+def test_user_project_runs_every_stage_into_one_folder(user_project, user_run):
+    out = user_project / "out"
+    run = user_run
+    assert run.out_dir == out.resolve()
+    assert [s.status for s in run.stages.values()] == ["ok", "ok", "ok", "skipped"]
+    assert "layers.plots" in run.stages["plots"].notes[0]
+    carbon = run.result("carbon")
+    assert carbon.summary["year_base"] == 2020 and carbon.summary["year_alt"] == 2025
+    assert carbon.summary["data_source"] == "synthetic" and set(carbon.zones["zone"]) == {"西片 West", "东片 East"}
+    assert all(Path(f).parent == out / "carbon" and Path(f).exists() for f in carbon.files)
+    cov = run.result("greenspace", "coverage")
+    assert cov.result.neighbourhoods["name"].str.contains("小区|苑|园|里|村|区", regex=True).any()  # GBK decoded
+    assert run.result("greenspace", "indicators") is not None
+    assert len(run.result("greenspace", "sites").summary["sites"]) == 2
+    mines = run.result("mines")
+    assert mines.report.as_of.isoformat() == "2025-12-31" and len(mines.data.sites) == 29
+    assert mines.recovery is not None and mines.gain.gained_mgc > 0
+    for rel in ("carbon/summary.json", "greenspace/coverage/coverage.gpkg", "greenspace/indicators/indicators.csv",
+                "greenspace/sites/sites.csv", "mines/registry.gpkg", "mines/sites.gpkg", "mines/summary.json",
+                "run.json", "kunsink.resolved.yaml"):
+        assert (out / rel).is_file(), rel
+    manifest = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert manifest["stages"]["carbon"]["status"] == "ok" and manifest["finished"]
+    assert manifest["stages"]["greenspace"]["parts"] == ["coverage", "indicators", "sites"]
+    assert {Path(k).name for k in manifest["inputs"]} >= {"居住区.shp", "居住区.dbf", "居住区.shx", "landcover2020.tif"}
+    assert manifest["versions"]["kunsink"] and manifest["versions"]["gdal"]
+    assert not [p for p in out.rglob("*") if p.name.startswith(".kunsink-staging")]
+    resolved = yaml.safe_load((out / "kunsink.resolved.yaml").read_text(encoding="utf-8"))
+    assert resolved["carbon"]["baseline_year"] == 2020 and resolved["carbon"]["alternate_year"] == 2025
+    assert Path(resolved["layers"]["residential"]["path"]).is_absolute()
+    assert resolved["resolved"]["checksums"] == manifest["inputs"]
+
+
+def test_resolved_file_reproduces_the_summary_numbers(user_project, user_run, capsys):
+    out = user_project / "out"
+    before = {rel: json.loads((out / rel).read_text(encoding="utf-8")) for rel in
+              ("carbon/summary.json", "greenspace/coverage/summary.json", "greenspace/sites/summary.json")}
+    mines_before = json.loads((out / "mines/summary.json").read_text(encoding="utf-8"))
+    assert main(["run", str(out / "kunsink.resolved.yaml")]) == 0
+    said = capsys.readouterr().out
+    assert "carbon:" in said and "repeat with: kunsink run" in said
+    for rel, old in before.items():
+        new = json.loads((out / rel).read_text(encoding="utf-8"))
+        keys = [k for k in old if k.endswith(("_mgc", "_pct", "_tco2e")) or k in ("rules", "sites", "zones", "classes")]
+        assert keys and {k: new[k] for k in keys} == {k: old[k] for k in keys}, rel
+    mines_after = json.loads((out / "mines/summary.json").read_text(encoding="utf-8"))
+    assert mines_after["progress"] == mines_before["progress"]
+    assert mines_after["carbon_gain"] == mines_before["carbon_gain"]
+
+
+def test_another_district_with_only(tmp_path):
+    import geopandas as gpd
+    import shapely
+
+    from kunsink.datasets import load_boundary
+    from kunsink.project import run_project
+
+    qs = load_boundary("青山区").geometry.iloc[0]
+    inner = qs.buffer(-2500.0).representative_point()
+    cx, cy = (BOX[0] + BOX[2]) / 2, (BOX[1] + BOX[3]) / 2
+    shift = (round(inner.x - cx, -1), round(inner.y - cy, -1))
+    files = _write_scene(tmp_path / "qs", BOX, shift)
+    (tmp_path / "kunsink.yaml").write_text(_project_text(files, tmp_path, area="150204", sites=1), encoding="utf-8")
+    run = run_project(tmp_path / "kunsink.yaml", only="carbon,greenspace")
+    assert [s.status for s in run.stages.values()] == ["ok", "ok", "skipped", "skipped"]
+    assert run.stages["mines"].notes == ["skipped: no mine registry (layers.mine_registry or layers.mine_imports)"]
+    s = run.result("carbon").summary
+    assert s["study_area"]["name"] == "青山区" and s["study_area"]["adcodes"] == [150204]
+    assert s["total_mgc"] > 0
+    cov = run.result("greenspace", "coverage").summary
+    assert cov["study_area"]["name"] == "青山区"
+    nb = gpd.read_file(tmp_path / "out" / "greenspace" / "coverage" / "coverage.gpkg", layer="neighbourhoods")
+    assert nb.geometry.intersects(qs).all() and not nb.geometry.intersects(shapely.box(*BOX)).any()
+    # --only a stage the file cannot run is refused, nothing changed
+    before = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert main(["run", str(tmp_path / "kunsink.yaml"), "--only", "mines"]) == 2
+    assert main(["run", str(tmp_path / "kunsink.yaml"), "--only", "carbn"]) == 2
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == before
+
+
+def test_a_failing_stage_leaves_the_earlier_ones_complete(tmp_path, capsys):
+    files = _write_scene(tmp_path / "d", BOX)
+    (tmp_path / "d" / "broken.gpkg").write_bytes(b"not a geopackage at all" * 40)
+    text = _project_text(files, tmp_path, area="昆都仑区").replace("d/green.gpkg", "d/broken.gpkg")
+    text = text.replace("layer: parks", "layer: null")
+    (tmp_path / "kunsink.yaml").write_text(text, encoding="utf-8")
+    assert main(["run", str(tmp_path / "kunsink.yaml")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("kunsink: error: greenspace stage failed:")
+    assert "complete: carbon" in err[0]
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.iterdir()) == [".kunsink-output", "carbon", "kunsink.resolved.yaml", "run.json"]
+    manifest = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert [v["status"] for v in manifest["stages"].values()] == ["ok", "failed", "skipped", "skipped"]
+    assert manifest["stages"]["greenspace"]["error"]
+    listed = {ln[2:] for ln in (out / "carbon" / ".kunsink-output").read_text(encoding="utf-8").splitlines()
+              if ln.startswith("- ")}
+    assert {"summary.json", "classes.csv", "c_storage_bas.tif"} <= listed
+    assert not [p for p in tmp_path.rglob("*") if p.name.startswith(".kunsink-staging")]
+
+
+def test_output_folder_is_guarded(tmp_path, capsys):
+    files = _write_scene(tmp_path / "d", BOX)
+    inputs = {p.name: p.read_bytes() for p in (tmp_path / "d").iterdir()}
+    text = _project_text(files, tmp_path, area="昆都仑区").replace("output: out", "output: d")
+    (tmp_path / "kunsink.yaml").write_text(text, encoding="utf-8")
+    assert main(["run", str(tmp_path / "kunsink.yaml"), "--only", "carbon"]) == 2
+    assert "holds the input" in capsys.readouterr().err
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("mine", encoding="utf-8")
+    assert main(["run", str(tmp_path / "kunsink.yaml"), "--only", "carbon", "--out", str(tmp_path / "mine")]) == 2
+    assert "kunsink did not write" in capsys.readouterr().err
+    assert sorted(os.listdir(tmp_path / "mine")) == ["notes.txt"]
+    assert {p.name: p.read_bytes() for p in (tmp_path / "d").iterdir()} == inputs
