@@ -129,8 +129,8 @@ UNITS: dict[str, tuple[str, str, int | None, str | None]] = {
     "persons_est": ("persons", "人", 1, "#,##0.0"),
     "cny": ("CNY", "元", 2, None),
     "cny_mgc": ("CNY/Mg C", "元/吨碳", 2, None),
-    "ndvi": ("NDVI", "NDVI", 3, "0.000"),
-    "ndvi_yr": ("NDVI/yr", "NDVI/年", 4, "0.0000"),
+    "ndvi": ("", "", 3, "0.000"),
+    "ndvi_yr": ("per year", "每年", 4, "0.0000"),
     "deg": ("°", "度", 7, "0.0000000"),
     "m2_person": ("m²/person", "平方米/人", 2, None),
     "count": ("", "", 0, "#,##0"),
@@ -312,6 +312,7 @@ registered_km2 | 登记面积 | Area registered | km2
 area_km2 | 面积 | Area | km2
 sites | 图斑数 | Sites | count
 event_id | 事件编号 | Event id | code
+event_date | 状态日期 | Status date | text
 survey_id | 调查编号 | Survey id | code
 supersedes | 替代记录 | Supersedes | code
 import_id | 导入批次 | Import | code

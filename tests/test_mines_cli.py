@@ -113,7 +113,7 @@ def test_export_formats(demo, capsys, tmp_path):
     csv = pd.read_csv(tmp_path / "sites.csv", encoding="utf-8-sig")
     assert len(csv) == 29 and (csv["source"] == "synthetic").all()
     code, _, err = _cli(capsys, "mines", "export", reg, "--out", tmp_path / "x.txt")
-    assert code == 2 and "the file written here is .gpkg or .shp or .geojson or .json or .fgb or .csv" in err
+    assert code == 2 and "the file written here is .gpkg or .shp or .geojson or .json or .fgb or .csv or .xlsx" in err
 
 
 def test_map_escapes_names_and_is_offline(tmp_path, capsys):

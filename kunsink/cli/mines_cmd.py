@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import List, Optional
 
@@ -25,6 +24,22 @@ _WAIT = typer.Option(10.0, "--wait", help="Seconds to wait for another process w
 
 def _say(msg: str) -> None:
     typer.echo(f"note: {msg}", err=True)
+
+
+def _json(obj) -> None:
+    """Print ``obj`` as strict JSON (NaN → null), the one JSON writer (:func:`kunsink.tables.dumps_json`)."""
+    from ..tables import dumps_json
+
+    typer.echo(dumps_json(obj))
+
+
+def _text(value) -> str:
+    """A value for a console line: blank for a missing one (None, NaN), never ``nan``."""
+    import pandas as pd
+
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return str(value)
 
 
 def _period(text: Optional[str]):
@@ -176,7 +191,7 @@ def status(
     data = _load(registry, None, wait)
     rep = _report(data, target_km2, period, when)
     if as_json:
-        typer.echo(json.dumps(rep.to_dict(), ensure_ascii=False, indent=2))
+        _json(rep.to_dict())
     else:
         typer.echo(rep.to_text())
 
@@ -209,9 +224,8 @@ def recovery(
     if out is not None:
         write_csv(table, out)
     if as_json:
-        recs = json.loads(table.to_json(orient="records", force_ascii=False))
-        typer.echo(json.dumps({"years": sorted(rasters), "min_gain": min_gain, "sites": recs,
-                               "data_source": "synthetic" if data.synthetic else None}, ensure_ascii=False, indent=2))
+        _json({"years": sorted(rasters), "min_gain": min_gain, "sites": table.to_dict(orient="records"),
+               "data_source": "synthetic" if data.synthetic else None})
         return
     years = sorted(rasters)
     typer.echo(f"NDVI per site, {years[0]}–{years[-1]} ({len(table)} sites; flag 'not recovering' below "
@@ -250,7 +264,7 @@ def carbon(
     if out is not None:
         write_csv(gain.sites, out)
     if as_json:
-        typer.echo(json.dumps(gain.to_dict(), ensure_ascii=False, indent=2, default=str))
+        _json(gain.to_dict())
         return
     typer.echo(gain.to_text())
     if out is not None:
@@ -297,7 +311,8 @@ def map_(
 @with_area
 def export(
     registry: Path = _REG,
-    out: Path = typer.Option(..., "--out", help="Output file: .gpkg (with history tables), .shp, .geojson, .fgb or .csv."),
+    out: Path = typer.Option(..., "--out", help="Output file: .gpkg (with history tables), .xlsx (sites and history "
+                                                "sheets, for Excel/WPS), .shp, .geojson, .fgb or .csv."),
     encoding: Optional[str] = typer.Option(None, "--encoding", help="Attribute encoding of a Shapefile/CSV (e.g. gbk for old ArcGIS)."),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="State on this date (default: everything recorded)."),
     wait: float = _WAIT,
@@ -305,9 +320,9 @@ def export(
     """Export the current sites (status, dates, latest survey, carbon gained) for QGIS, ArcGIS or Excel."""
     from ..mines.export import EXPORT_SUFFIXES, check_encoding, export_registry
 
-    if out.suffix.lower() in (".xlsx", ".xls", ".xlsm", ".ods"):
-        raise OutputError(f"--out {out}: spreadsheets are not written here; give {out.with_suffix('.csv').name} "
-                          "(a CSV opens in Excel and WPS)")
+    if out.suffix.lower() in (".xls", ".xlsm", ".ods"):
+        raise OutputError(f"--out {out}: {out.suffix} is not written here; give {out.with_suffix('.xlsx').name} "
+                          "(opens in Excel, WPS and LibreOffice)")
     when = _as_of(as_of)
     check_encoding(encoding)
     _guard(registry, out, EXPORT_SUFFIXES)
@@ -355,13 +370,15 @@ def history(
     data = _load(registry, None, wait)
     table = site_history(data, site)
     if as_json:
-        typer.echo(table.to_json(orient="records", force_ascii=False, indent=2))
+        _json(table.to_dict(orient="records"))
         return
     s = data.sites.set_index("site_id").loc[site.strip()]
-    typer.echo(f"{site.strip()} {clean_text(s['name']) or ''} — {s['area_m2']:,.1f} m², "
+    area = f"{s['area_m2']:,.1f} m²" if _text(s["area_m2"]) else "area not recorded"
+    typer.echo(f"{site.strip()} {clean_text(s['name']) or ''} — {area}, "
                f"status: {clean_text(s['status']) or 'none recorded'}")
     for r in table.itertuples():
         mark = "" if r.in_force else "  (superseded)"
-        typer.echo(f"  {r.date}  {r.what:<15} {r.detail}{mark}")
-        source = f", {r.file_name}" if isinstance(r.file_name, str) and r.file_name else ""
-        typer.echo(f"  {'':10}  {'':15} recorded {r.recorded_at} by {r.recorded_by} (import {r.import_id}{source})")
+        typer.echo(f"  {_text(r.date):10}  {_text(r.what):<15} {_text(r.detail)}{mark}".rstrip())
+        source = f", {r.file_name}" if _text(r.file_name) else ""
+        by = f" by {_text(r.recorded_by)}" if _text(r.recorded_by) else ""
+        typer.echo(f"  {'':10}  {'':15} recorded {_text(r.recorded_at)}{by} (import {_text(r.import_id)}{source})")

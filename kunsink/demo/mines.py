@@ -9,7 +9,8 @@ carries ``source = "synthetic"``.
 
 :func:`demo_mines` writes those files, imports them one by one through the same public API the
 CLI uses into ``out_dir/mines/registry.gpkg`` (rebuilt from scratch, swapped in when complete),
-and writes ``maps_dir/mines.html``.
+writes the reports' tables beside it (``progress_by_year.csv``, ``recovery.csv``, ``carbon.csv``)
+and ``maps_dir/mines.html``.
 """
 
 from __future__ import annotations
@@ -129,7 +130,8 @@ def demo_mines(layers: dict[str, Any], data_dir: Path | None, maps_dir: Path, ou
     from ..mines.progress import progress_report
     from ..mines.recovery import recovery_table, site_ndvi
     from ..mines.registry import import_file, init_registry, load_registry
-    from ..io import write_vector, atomic_path
+    from ..io import write_vector
+    from ..tables import write_csv
 
     say = progress or (lambda _msg: None)
     if "mine_sites" not in layers:
@@ -143,9 +145,7 @@ def demo_mines(layers: dict[str, Any], data_dir: Path | None, maps_dir: Path, ou
     sites, status, surveys = demo_history(layers["mine_sites"], pd.read_csv(csv, encoding="utf-8"))
     files = [write_vector(sites, inputs / "sites.gpkg", layer="sites")]
     for name, df in (("status.csv", status), ("surveys.csv", surveys)):
-        with atomic_path(inputs / name) as tmp:
-            df.to_csv(tmp, index=False, encoding="utf-8")
-        files.append(inputs / name)
+        files.append(write_csv(df, inputs / name))
     target = folder / "registry.gpkg"
     tmpdir = Path(tempfile.mkdtemp(prefix=".registry.", dir=folder))
     try:
@@ -171,6 +171,10 @@ def demo_mines(layers: dict[str, Any], data_dir: Path | None, maps_dir: Path, ou
         flagged = rec["flag"].isin(["not recovering", "cover falling"]).sum()
         yield f"mines: NDVI {min(rasters)}→{max(rasters)} per site; {int(flagged)} site(s) flagged as not recovering"
     gain = carbon_gain(data.sites, iterations=1000, seed=2023)
+    write_csv(report.by_year.assign(source="synthetic"), folder / "progress_by_year.csv")
+    if rec is not None:
+        write_csv(rec, folder / "recovery.csv")
+    write_csv(gain.sites, folder / "carbon.csv")
     yield (f"mines: carbon gained {gain.gained_mgc:,.0f} Mg C (95 % {gain.gained_low_mgc:,.0f}–"
            f"{gain.gained_high_mgc:,.0f}); district accounting, not CCER (synthetic)")
     say("drawing maps/mines.html")

@@ -1,4 +1,4 @@
-"""Exporting a registry's current state to GeoPackage, Shapefile, GeoJSON, FlatGeobuf or CSV.
+"""Exporting a registry's current state to GeoPackage, Shapefile, GeoJSON, FlatGeobuf, CSV or an Excel workbook.
 
 Column names are at most 10 characters so a Shapefile keeps them whole; the same names are
 used in every format. An export can be imported again (as a sites file with each site's
@@ -19,7 +19,7 @@ from ..io import atomic_path, vector_driver
 __all__ = ["EXPORT_COLUMNS", "EXPORT_SUFFIXES", "check_encoding", "export_frame", "export_registry"]
 
 #: The suffixes :func:`export_registry` writes.
-EXPORT_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".csv")
+EXPORT_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".csv", ".xlsx")
 
 #: export column → meaning (≤ 10 characters, Shapefile-safe).
 EXPORT_COLUMNS: dict[str, str] = {
@@ -117,8 +117,9 @@ def export_registry(data: Any, out: str | os.PathLike, *, report: Any = None, ga
     ``.gpkg`` also gets the status events and surveys as attribute tables; ``.geojson`` is
     written in EPSG:4326 (RFC 7946); ``.csv`` holds the attributes only (UTF-8 with BOM, for
     Excel; cells a spreadsheet would run as a formula get a leading ``'``,
-    :func:`kunsink.tables.write_csv`). ``encoding`` (e.g. ``gbk``) applies to Shapefile
-    attributes and CSV.
+    :func:`kunsink.tables.write_csv`); ``.xlsx`` is a workbook with the sites, the status
+    events and the surveys as sheets, Chinese and English headers (:func:`kunsink.tables.write_xlsx`).
+    ``encoding`` (e.g. ``gbk``) applies to Shapefile attributes and CSV.
 
     Raises
     ------
@@ -131,7 +132,7 @@ def export_registry(data: Any, out: str | os.PathLike, *, report: Any = None, ga
     import pyogrio
 
     from ..guard import check_output_file
-    from ..tables import write_csv
+    from ..tables import write_csv, write_xlsx
 
     target = Path(out)
     check_output_file(target, [data.path], suffixes=EXPORT_SUFFIXES, what="export file")
@@ -146,6 +147,10 @@ def export_registry(data: Any, out: str | os.PathLike, *, report: Any = None, ga
             raise OutputError(f"{target.name}: the text {bad!r} cannot be written in {encoding}; use the default "
                               "UTF-8 (no --encoding)") from None
         return target
+    if suffix == ".xlsx":
+        sheets = {"mine_sites": pd.DataFrame(frame.drop(columns="geometry")), **_history_frames(data)}
+        return write_xlsx(sheets, target, sources={k: data.path.name for k in sheets},
+                          title=f"矿山治理登记册 mine registry {data.path.name}")
     driver = vector_driver(target)
     kwargs: dict[str, Any] = {}
     if driver == "ESRI Shapefile":
