@@ -208,7 +208,7 @@ def decimate(array: np.ndarray, max_px: int = DEFAULT_MAX_PX, method: Method = "
     Returns
     -------
     (ndarray, int)
-        The reduced array and the factor n: the new pixel is n times the old one, so the
+        The reduced array and the factor n (an array already small enough is returned as is, n = 1): the new pixel is n times the old one, so the
         transform becomes ``transform * Affine.scale(n)``. Work is done in strips of n rows, so
         the extra memory is a few chunks of about four million pixels, not a copy of the input.
     """
