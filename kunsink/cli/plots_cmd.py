@@ -107,6 +107,7 @@ def model(
     layer: Optional[str] = typer.Option(None, "--layer", help="Layer of a multi-layer file (e.g. plots)."),
     encoding: Optional[str] = typer.Option(None, "--encoding", help="Attribute encoding of Shapefiles (e.g. gbk)."),
     no_map: bool = typer.Option(False, "--no-map", help="Only fit and cross-validate; no rasters."),
+    compress: str = typer.Option("deflate", "--compress", help="GeoTIFF compression: deflate (default; ArcMap and any GDAL read it), lzw, or zstd (not readable by ArcMap or GDAL < 2.3)."),
 ) -> None:
     """AGB model (random forest + log-linear baseline) with spatial vs random CV; AGB, spread and carbon maps."""
     from ..plots.run import run_model
@@ -115,7 +116,7 @@ def model(
             r = run_model(plots, predictors, out, landcover=landcover, year=year, model=model_kind, n_trees=trees,
                       folds=folds, block_m=block_m, seed=seed, carbon_fraction=carbon_fraction, root_shoot=root_shoot,
                       min_per_stratum=min_per_stratum, map_classes=map_classes, skip_bad_plots=skip_bad_plots,
-                      layer=layer, encoding=encoding, write_maps=not no_map)
+                      layer=layer, encoding=encoding, write_maps=not no_map, compress=compress)
     s = r.summary
     typer.echo(f"{s['n_plots']} plots" + (f" ({s['survey_year']})" if s.get("survey_year") else "")
                + f"; predictors: {', '.join(s['features'])}; {s['folds']} folds, spatial blocks {s['block_m']:,.0f} m "
@@ -152,12 +153,14 @@ def predict(
     landcover: Optional[Path] = typer.Option(None, "--landcover", help="Land cover (classes and root:shoot)."),
     map_classes: Optional[str] = typer.Option(None, "--map-classes", help="Classes to map (default: the model's)."),
     refit: bool = typer.Option(False, "--refit", help="Refit from the saved training data instead of loading."),
+    compress: str = typer.Option("deflate", "--compress", help="GeoTIFF compression: deflate (default; ArcMap and any GDAL read it), lzw, or zstd (not readable by ArcMap or GDAL < 2.3)."),
 ) -> None:
     """Map AGB and carbon with a saved model on new rasters (e.g. another year); warns on extrapolation."""
     from ..plots.run import run_predict
 
     with _quiet():
-        r = run_predict(model_dir, predictors, out, landcover=landcover, map_classes=map_classes, refit=refit)
+        r = run_predict(model_dir, predictors, out, landcover=landcover, map_classes=map_classes, refit=refit,
+                        compress=compress)
     s = r.summary
     if s.get("by_class"):
         typer.echo("mapped: " + "; ".join(f"{c['class']} {c['mean_agb_t_ha']:.1f} t/ha" for c in s["by_class"]))

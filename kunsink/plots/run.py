@@ -23,6 +23,7 @@ from .._version import __version__
 from ..errors import ConfigError, InputError, RasterError, user_errors
 from ..area import get_area
 from ..io import drop_staging, new_staging
+from ..rasterout import check_compress
 from ..tables import write_csv, write_json
 from ..landcover import CLASS_NAMES_ZH, KUNSINK_CLASSES
 from .allometry import CARBON_FRACTION, read_root_shoot, root_shoot_table
@@ -423,6 +424,7 @@ def run_design(
         files: list[Path] = []
         with atomic_dir(out_dir) as tmp:
             write_vector(plots, tmp / "plots.gpkg", layer="plots")
+            _style_points(tmp / "plots.gpkg", "plots", plots, "监测样地 monitoring plots (design)")
             sheet = pd.DataFrame({head: (plots[col] if col in plots.columns else "") if col else ""
                                   for col, head in FIELD_SHEET_COLUMNS if col is None or col in plots.columns})
             write_csv(sheet, tmp / "field_sheet.csv")
@@ -580,8 +582,9 @@ def _pixel_area_m2(like) -> float | None:
 
 
 def _write_maps(model: BiomassModel, predictors: Mapping[str, Any], lc, classes, rs_table, carbon_fraction: float,
-                out: Path, src: str, extra_tags: dict[str, str]) -> tuple[list[Path], pd.DataFrame, list[str], dict]:
-    """Store the map rasters (one chunked pass) and summarise them per class."""
+                out: Path, src: str, extra_tags: dict[str, str], compress: str = "deflate",
+                ) -> tuple[list[Path], pd.DataFrame, list[str], dict]:
+    """Store the map rasters (one chunked pass, overviews on each, a QGIS style beside) and summarise them per class."""
     import dask.array as da
 
     from ..rasterout import store_geotiffs
@@ -615,7 +618,8 @@ def _write_maps(model: BiomassModel, predictors: Mapping[str, Any], lc, classes,
              for i in range(stack_blocks.shape[0]) for j in range(stack_blocks.shape[1])]
     extra = (delayed(sum)(parts),)
     paths, got = store_geotiffs(store, predictors[model.features[0]], out, tags=tags, nodata=-1, extra=extra,
-                                overviews={"agb_t_ha", "c_above", "c_below"})
+                                compress=compress)
+    _style_maps(paths, len(model.features))
     sums = np.asarray(got[0])
     if lc is not None:
         sums[:, 0] = 0  # code 0: pixels of classes beyond the table, never mapped
@@ -643,6 +647,40 @@ def _write_maps(model: BiomassModel, predictors: Mapping[str, Any], lc, classes,
     msgs = extrapolation_messages(model, outside, n_valid)
     stats = {"mapped_pixels": n_valid, "outside_pixels": outside}
     return paths, by_class, msgs, stats
+
+
+def _overview_max(path: Path) -> float:
+    """The largest value of a raster as its coarsest overview shows it (cheap; for a colour ramp's top)."""
+    import rasterio
+
+    with rasterio.open(path) as ds:
+        f = (ds.overviews(1) or [1])[-1]
+        arr = ds.read(1, out_shape=(max(1, ds.height // f), max(1, ds.width // f)), masked=True)
+    return float(arr.max()) if arr.count() else 1.0
+
+
+def _style_maps(paths: list[Path], n_features: int) -> None:
+    """A QGIS style beside each map raster: biomass yellow-greens, carbon greens, the extrapolation count."""
+    from ..styles import biomass_qml, count_qml, stock_qml, write_raster_qml
+
+    for p in paths:
+        if p.stem.startswith("agb"):
+            write_raster_qml(p, biomass_qml(max(_overview_max(p), 1.0)))
+        elif p.stem.startswith("c_"):
+            write_raster_qml(p, stock_qml(max(_overview_max(p), 1.0)))
+        elif p.stem == "extrapolated":
+            write_raster_qml(p, count_qml(n_features))
+
+
+def _style_points(path: Path, layer: str, gdf: Any, title: str) -> None:
+    """Store the default QGIS style of a plots layer: points coloured by land-cover class (``lucode``)."""
+    from ..styles import plots_qml, single_symbol_qml, write_layer_styles
+
+    if "lucode" in gdf.columns and gdf["lucode"].notna().any():
+        qml = plots_qml("lucode", sorted({int(c) for c in gdf["lucode"].dropna()}))
+    else:
+        qml = single_symbol_qml("point", "#1f7a34", "#000000", size_mm=2.6)
+    write_layer_styles(path, {layer: (qml, title)})
 
 
 def _map_classes(plots_lc: np.ndarray | None, map_classes: Sequence[int] | None, min_per_stratum: int,
@@ -719,6 +757,7 @@ def run_model(
     layer: str | None = None,
     chunks: int = 1024,
     write_maps: bool = True,
+    compress: str = "deflate",
 ) -> ModelResult:
     """Fit and cross-validate an AGB model on plots, map AGB and carbon, and save the model.
 
@@ -761,6 +800,8 @@ def run_model(
         Chunk size in pixels (a multiple of 512).
     write_maps : bool
         Make the rasters and the map (default); without, only the model and its cross-validation.
+    compress : {"deflate", "lzw", "zstd"}
+        GeoTIFF codec of the rasters (DEFLATE by default: ArcMap and any GDAL read it; ZSTD they do not).
 
     Returns
     -------
@@ -772,6 +813,7 @@ def run_model(
 
     if chunks % 512:
         raise ConfigError(f"chunks must be a multiple of 512 pixels; got {chunks}")
+    compress = check_compress(compress)
     kind = normalise_kind(model)
     specs = parse_predictors(predictors)
     rs_table = _root_shoot(root_shoot)
@@ -885,6 +927,7 @@ def run_model(
                 write_csv(ev.by_stratum, tmp / "cv_by_stratum.csv")
             write_csv(pred.assign(source=src), tmp / "cv_predictions.csv")
             write_vector(plots_cv, tmp / "plots_cv.gpkg", layer="plots_cv")
+            _style_points(tmp / "plots_cv.gpkg", "plots_cv", plots_cv, "样地交叉验证 plots with cross-validated AGB")
             (tmp / "model").mkdir()
             save_model(fitted, tmp / "model", training, metadata={
                 "predictors": summary["predictors"], "cv": cv_records, "block_m": block_m, "folds": folds,
@@ -893,7 +936,7 @@ def run_model(
             if write_maps:
                 tag_extra = {"survey_year": str(year) if year else ""}
                 _, by_class, msgs, stats = _write_maps(fitted, preds, lc, classes, rs_table, carbon_fraction, tmp,
-                                                       src, tag_extra)
+                                                       src, tag_extra, compress=compress)
                 summary.update(stats)
                 summary["extrapolation"] = msgs
                 summary["by_class"] = by_class.to_dict("records")
@@ -930,12 +973,14 @@ def run_predict(
     boundary: Any = None,
     chunks: int = 1024,
     refit: bool = False,
+    compress: str = "deflate",
 ) -> ModelResult:
     """Map AGB and carbon with a saved model on (new) predictor rasters, e.g. another year's NDVI.
 
     The predictors must carry the model's feature names; pixels outside the training ranges
     are flagged in ``extrapolated.tif`` and reported as warnings. Carbon fraction, root:shoot
-    table and mapped classes come from the model unless overridden.
+    table and mapped classes come from the model unless overridden. ``compress`` is the GeoTIFF
+    codec (``deflate`` default, ``lzw``, ``zstd``).
     """
     import shapely
     from pyproj import Transformer
@@ -946,6 +991,7 @@ def run_predict(
 
     if chunks % 512:
         raise ConfigError(f"chunks must be a multiple of 512 pixels; got {chunks}")
+    compress = check_compress(compress)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fitted, meta = load_model(model_dir, refit=refit)
@@ -994,7 +1040,7 @@ def run_predict(
                                    "model_cv": meta.get("cv"), "data_source": src}
         with atomic_dir(out_dir) as tmp:
             _, by_class, msgs, stats = _write_maps(fitted, preds, lc, classes, rs_table, cf, tmp, src,
-                                                   {"model_folder": str(model_dir)})
+                                                   {"model_folder": str(model_dir)}, compress=compress)
             summary.update(stats)
             summary["extrapolation"] = msgs
             summary["by_class"] = by_class.to_dict("records")
@@ -1132,6 +1178,7 @@ def run_change(
     with atomic_dir(out_dir) as tmp:
         write_csv(changes.assign(source=src).round(4), tmp / "plot_change.csv")
         write_vector(pts, tmp / "plot_change.gpkg", layer="plot_change")
+        _style_points(tmp / "plot_change.gpkg", "plot_change", pts, "样地变化 plot change between surveys")
         write_csv(per.round(4), tmp / "stratum_change.csv")
         write_json(summary, tmp / "summary.json")
         if write_map:
