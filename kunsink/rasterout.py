@@ -200,6 +200,7 @@ def to_cog(src: Path, dst: Path, overviews: bool = True, compress: str = DEFAULT
 
     with rasterio.open(src) as ds:
         opts = creation_options(compress, ds.dtypes[0], level, predictor)
+        n_levels = len(overview_factors(ds.height, ds.width, 512))  # at least one, even for a one-tile raster
     kw: dict[str, Any] = {"compress": opts["compress"].upper(), "predictor": "YES" if opts["predictor"] != 1 else "NO"}
     if "zlevel" in opts:
         kw["level"] = opts["zlevel"]
@@ -212,7 +213,8 @@ def to_cog(src: Path, dst: Path, overviews: bool = True, compress: str = DEFAULT
     with rasterio.Env(**_GDAL_ENV):
         rasterio.shutil.copy(str(src), str(dst), driver="COG", blocksize=512,
                              overviews="AUTO" if overviews else "NONE", resampling="nearest",
-                             num_threads="ALL_CPUS", bigtiff="IF_SAFER", **kw)
+                             num_threads="ALL_CPUS", bigtiff="IF_SAFER",
+                             **({"overview_count": n_levels} if overviews else {}), **kw)
 
 
 def store_geotiffs(arrays: dict[str, da.Array], like, out_dir: Path, tags: dict[str, dict[str, str]] | None = None,

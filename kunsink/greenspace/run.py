@@ -244,10 +244,56 @@ def load_greenspace_inputs(
     return out, notes
 
 
+#: Layer descriptions (Chinese, English) stored with each layer's QGIS style.
+_LAYER_TITLES = {
+    "neighbourhoods": "居住区绿地覆盖状况 neighbourhoods by green-space coverage",
+    "service_areas": "绿地服务范围 green-space service areas",
+    "gaps": "绿地服务缺口 green-space gaps",
+    "entrances": "公园入口 park entrances",
+    "unreachable": "路网不可达的居住单元 homes the street network does not reach",
+    "sites": "建议新增绿地 proposed green-space sites",
+    "candidates": "候选地块 candidate sites",
+    "built_up": "建成区 built-up area",
+}
+
+
+def _geometry_kind(gdf: Any) -> str:
+    kinds = set(gdf.geometry.geom_type.dropna())
+    if kinds and kinds <= {"Point", "MultiPoint"}:
+        return "point"
+    if kinds and kinds <= {"LineString", "MultiLineString"}:
+        return "line"
+    return "polygon"
+
+
+def _layer_style(name: str, gdf: Any) -> str:
+    """The QGIS style (QML) of one output layer: status colours, hatched gaps, translucent service areas."""
+    from .. import styles
+
+    geom = _geometry_kind(gdf)
+    if name == "neighbourhoods":
+        attr = next((c for c in ("status_network", "status_line") if c in gdf.columns), None)
+        if attr is not None:
+            return styles.coverage_status_qml(attr)
+    if name == "gaps" and geom == "polygon":
+        return styles.gaps_qml()
+    if name == "service_areas" and geom == "polygon":
+        rules = [str(r) for r in dict.fromkeys(gdf["rule"])] if "rule" in gdf.columns else None
+        return styles.service_areas_qml(rules)
+    look = {"entrances": ("#0b3d0b", "#ffffff"), "unreachable": ("#000000", "#ffffff"),
+            "sites": ("#ce93d8", "#4a148c"), "candidates": ("#f3e5f5", "#7b1fa2"), "built_up": ("#bdbdbd", "#757575")}
+    fill, outline = look.get(name, ("#4c9be8", "#2b6cb0"))
+    return styles.single_symbol_qml(geom, fill, outline, alpha=0.6 if geom == "polygon" else 1.0)
+
+
 def _write_gpkg(path: Path, frames: dict[str, Any]) -> None:
+    """Write the non-empty layers into one GeoPackage, each with its default QGIS style (``layer_styles``)."""
     import pyogrio
 
+    from ..styles import write_layer_styles
+
     first = True
+    qml = {}
     for name, gdf in frames.items():
         if gdf is None or len(gdf) == 0:
             continue
@@ -258,6 +304,9 @@ def _write_gpkg(path: Path, frames: dict[str, Any]) -> None:
         g = g[~(g.geometry.isna() | g.geometry.is_empty)]
         pyogrio.write_dataframe(g, path, layer=name, driver="GPKG", append=not first)
         first = False
+        qml[name] = (_layer_style(name, g), _LAYER_TITLES.get(name, name))
+    if qml:
+        write_layer_styles(path, qml)
 
 
 def _dump(summary: dict[str, Any], path: Path) -> None:
