@@ -361,15 +361,18 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     out = {}
     for col in raw.columns:
         s = raw[col].astype(object)
-        s = s.where(~(s.str.startswith("'") & s.str[1:2].isin(list(FORMULA_PREFIXES))), s.str[1:])
         name = str(col)
         if name.startswith("'") and name[1:2] in FORMULA_PREFIXES:
             name = name[1:]
         if len(s) and s[s != ""].isin(["True", "False"]).all() and (s != "").any():
             out[name] = s.map({"True": True, "False": False, "": None})
-        else:
-            num = _maybe_numeric(s)
-            out[name] = num if num is not s else s.where(s != "", None)
+            continue
+        num = _maybe_numeric(s)  # before un-neutralising: a column holding '-2 was written as text
+        if num is not s:
+            out[name] = num
+            continue
+        s = s.where(~(s.str.startswith("'") & s.str[1:2].isin(list(FORMULA_PREFIXES))), s.str[1:])
+        out[name] = s.where(s != "", None)
     return pd.DataFrame(out)
 
 
