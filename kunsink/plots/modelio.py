@@ -7,7 +7,8 @@ A model folder holds:
 * ``model.json`` — what the model is: kind, features (in order), hyperparameters, training CRS,
   extent and predictor ranges, cross-validated accuracy, carbon settings, library versions, the
   sha256 of ``model.skops``, and whether the data were synthetic.
-* ``training.csv`` — the plots it was fitted on (id, coordinates, predictors, AGB). With the
+* ``training.csv`` — the plots it was fitted on (id, coordinates, predictors, AGB), UTF-8 with a
+  BOM and at full precision (a refit must see the same numbers). With the
   hyperparameters and seed this refits the same model; :func:`load_model` does so when the
   installed scikit-learn differs from the one that saved the file (or ``refit=True``).
 """
@@ -68,6 +69,7 @@ def save_model(model: BiomassModel, folder: str | os.PathLike, training: pd.Data
     import skops.io as sio
 
     from ..io import atomic_path
+    from ..tables import write_csv, write_json
 
     d = Path(folder)
     skops_path = d / "model.skops"
@@ -80,8 +82,7 @@ def save_model(model: BiomassModel, folder: str | os.PathLike, training: pd.Data
     missing = [f for f in model.features + ["agb_t_ha"] if f not in training.columns]
     if missing:
         raise ConfigError(f"training table lacks {', '.join(missing)}")
-    with atomic_path(d / "training.csv") as tmp:
-        training.to_csv(tmp, index=False, encoding="utf-8")
+    write_csv(training, d / "training.csv", rounded=False)
     meta = {
         "format": MODEL_FORMAT,
         "format_version": 1,
@@ -95,21 +96,8 @@ def save_model(model: BiomassModel, folder: str | os.PathLike, training: pd.Data
         "units": {"agb": "t dry matter/ha", "spread": "t/ha", "carbon": "Mg C/ha"},
         **(metadata or {}),
     }
-    with atomic_path(d / "model.json") as tmp:
-        tmp.write_text(json.dumps(meta, indent=2, ensure_ascii=False, default=_json_default), encoding="utf-8")
+    write_json(meta, d / "model.json")
     return [skops_path, d / "model.json", d / "training.csv"]
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.floating,)):
-        return None if not np.isfinite(obj) else float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
 def read_model_metadata(folder: str | os.PathLike) -> dict[str, Any]:
@@ -168,7 +156,7 @@ def load_model(folder: str | os.PathLike, refit: bool = False) -> tuple[BiomassM
         if not train_path.exists():
             raise InputError(f"{d}: the model was saved with scikit-learn {saved} (here {sklearn.__version__}) and "
                              "training.csv, needed to refit it, is missing")
-        t = pd.read_csv(train_path)
+        t = pd.read_csv(train_path, encoding="utf-8-sig")
         p = meta.get("params", {})
         kw = {"n_trees": p.get("n_estimators", 200), "min_samples_leaf": p.get("min_samples_leaf", 3),
               "max_features": p.get("max_features", 1 / 3), "seed": p.get("random_state", 0)} \
