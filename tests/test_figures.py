@@ -102,6 +102,13 @@ def test_shipped_subset_covers_gb2312_level1_and_is_licensed(shipped):
     missing = [ch for ch in level1 if ord(ch) not in cps]
     assert missing == []
     assert all(ord(ch) in cps for ch in "昆都仑区包头，。（）：；“”—·ABCxyz0123456789²")
+    from pathlib import Path
+
+    import kunsink.figures
+
+    own = {ch for f in Path(kunsink.figures.__file__).parent.glob("*.py") for ch in f.read_text(encoding="utf-8")
+           if ord(ch) > 0x7E and ch.isprintable()}
+    assert {ch for ch in own if ord(ch) not in cps} == set(), "regenerate with tools/make_font_subset.py"
     folder = SHIPPED_FONT.parent
     assert "Apache License" in (folder / "LICENSE-Apache-2.0.txt").read_text(encoding="utf-8")
     assert "WenQuanYi Micro Hei" in (folder / "README.md").read_text(encoding="utf-8")

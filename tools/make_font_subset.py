@@ -131,7 +131,7 @@ def make_subset(font: Path, out: Path, chars: list[str]) -> tuple[int, int]:
     options.notdef_outline = True
     options.hinting = False          # print use: hinting only matters for tiny screen text
     options.desubroutinize = True
-    tt = TTFont(font, fontNumber=0, lazy=False)
+    tt = TTFont(font, fontNumber=0, lazy=False, recalcTimestamp=False)  # reproducible: keep the source date
     sub = subset.Subsetter(options)
     sub.populate(text="".join(chars))
     sub.subset(tt)
