@@ -259,6 +259,8 @@ def test_user_project_runs_every_stage_into_one_folder(user_project, user_run):
     assert resolved["carbon"]["baseline_year"] == 2020 and resolved["carbon"]["alternate_year"] == 2025
     assert Path(resolved["layers"]["residential"]["path"]).is_absolute()
     assert resolved["resolved"]["checksums"] == manifest["inputs"]
+    assert resolved["resolved"]["from"] == str(user_project / "kunsink.yaml")
+    assert [resolved[st]["run"] for st in ("carbon", "greenspace", "mines", "plots")] == [True, True, True, False]
 
 
 def test_resolved_file_reproduces_the_summary_numbers(user_project, user_run, capsys):
@@ -276,6 +278,8 @@ def test_resolved_file_reproduces_the_summary_numbers(user_project, user_run, ca
     mines_after = json.loads((out / "mines/summary.json").read_text(encoding="utf-8"))
     assert mines_after["progress"] == mines_before["progress"]
     assert mines_after["carbon_gain"] == mines_before["carbon_gain"]
+    again = yaml.safe_load((out / "kunsink.resolved.yaml").read_text(encoding="utf-8"))
+    assert again["resolved"]["from"] == str(user_project / "kunsink.yaml")  # the original file, still
 
 
 def test_another_district_with_only(tmp_path):
@@ -299,6 +303,8 @@ def test_another_district_with_only(tmp_path):
     assert s["total_mgc"] > 0
     cov = run.result("greenspace", "coverage").summary
     assert cov["study_area"]["name"] == "青山区"
+    resolved = yaml.safe_load((tmp_path / "out" / "kunsink.resolved.yaml").read_text(encoding="utf-8"))
+    assert resolved["mines"]["run"] is False and resolved["carbon"]["run"] is True
     nb = gpd.read_file(tmp_path / "out" / "greenspace" / "coverage" / "coverage.gpkg", layer="neighbourhoods")
     assert nb.geometry.intersects(qs).all() and not nb.geometry.intersects(shapely.box(*BOX)).any()
     # --only a stage the file cannot run is refused, nothing changed

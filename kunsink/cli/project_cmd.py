@@ -104,17 +104,19 @@ def _run_with_display(project: Path, only: str | None, out: Path | None):
                   transient=False) as bar:
         tasks: dict[str, int] = {}
 
+        def finish(tid: int) -> None:
+            bar.update(tid, total=1, completed=1)  # a finished task's elapsed time stands still
+
         def show(stage: str, message: str) -> None:
+            k = STAGES.index(stage) + 1
             if stage not in tasks:
                 for tid in tasks.values():
-                    bar.stop_task(tid)
-                k = STAGES.index(stage) + 1
+                    finish(tid)
                 tasks[stage] = bar.add_task(f"[{k}/{len(STAGES)}] {stage}", total=None)
-            k = STAGES.index(stage) + 1
             bar.update(tasks[stage], description=f"[{k}/{len(STAGES)}] {stage}: {message}")
 
         try:
             return run_project(project, out=out, only=only, progress=show)
         finally:
             for tid in tasks.values():
-                bar.stop_task(tid)
+                finish(tid)

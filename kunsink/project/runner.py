@@ -24,6 +24,7 @@ and an existing one is replaced only if it holds nothing but what kunsink wrote 
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import os
 import shutil
@@ -311,14 +312,15 @@ def _stage_greenspace(s: dict[str, Any], stage_dir: Path, work: Path, say: Calla
     osm = s["layers"]["osm"]
     lc = s["layers"]["landcover"].get(g["landcover_year"]) if g["landcover_year"] else None
     out: dict[str, Any] = {}
-    say("coverage")
+    n = 1 + bool(g["indicators"]) + bool(g["sites"])
+    say(f"coverage (1/{n})")
     out["coverage"] = run_coverage(paths["residential"], paths["greenspace"], stage_dir / "coverage",
                                    network=paths["network"], osm=osm, entrances=paths["entrances"],
                                    barriers=paths["barriers"], profile=g["profile"], mode=g["mode"],
                                    population_total=g["population_total"], cell_m=g["cell_m"],
                                    entrance_max_m=g["entrance_max_m"], layers=names)
     if g["indicators"]:
-        say("indicators")
+        say(f"indicators (2/{n})")
         if paths["greenspace"] is None:
             out["coverage"].summary.setdefault("notes", []).append(
                 "indicators need layers.greenspace (not taken from an OSM file); skipped")
@@ -327,7 +329,7 @@ def _stage_greenspace(s: dict[str, Any], stage_dir: Path, work: Path, say: Calla
                                                residential=paths["residential"], population_total=g["population_total"],
                                                landcover=lc, profile=g["profile"], layers=names)
     if g["sites"]:
-        say(f"siting {g['sites']} parks")
+        say(f"siting {g['sites']} parks ({n}/{n})")
         out["sites"] = run_siting(paths["residential"], paths["greenspace"], stage_dir / "sites", k=g["sites"],
                                   network=paths["network"], osm=osm, entrances=paths["entrances"],
                                   barriers=paths["barriers"], landcover=lc, profile=g["profile"], rule=g["site_rule"],
@@ -538,12 +540,26 @@ def run_project(project: str | os.PathLike | Project, *, out: str | os.PathLike 
         sums = input_checksums(settings)
         notes += _checksum_notes(project, sums)
         vers = versions()
-        record = {k: v for k, v in settings.items() if k != "resolved"}
         from ..io import atomic_path
 
-        with atomic_path(out_dir / RESOLVED_FILE) as tmp:
-            tmp.write_text(resolved_text(record, source=project.path, checksums=sums, versions_=vers, out_dir=out_dir,
-                                         started=started.isoformat(timespec="seconds")), encoding="utf-8")
+        def record() -> dict[str, Any]:
+            """The settings as run: the stages that do not run are written ``run: false``, the others
+            ``run: true``, so that the resolved file repeats exactly this run."""
+            rec = copy.deepcopy({k: v for k, v in settings.items() if k != "resolved"})
+            for st in STAGES:
+                rec[st]["run"] = plan[st] is None and (stages_wanted is None or st in stages_wanted)
+            return rec
+
+        earlier = project.settings.get("resolved") or {}
+        source = Path(earlier["from"]) if isinstance(earlier, dict) and earlier.get("from") else project.path
+
+        def write_resolved() -> None:
+            with atomic_path(out_dir / RESOLVED_FILE) as tmp:
+                tmp.write_text(resolved_text(record(), source=source, checksums=sums, versions_=vers,
+                                             out_dir=out_dir, started=started.isoformat(timespec="seconds")),
+                               encoding="utf-8")
+
+        write_resolved()
         stages: dict[str, StageResult] = {}
         for st in STAGES:
             if plan[st] is not None:
@@ -553,7 +569,7 @@ def run_project(project: str | os.PathLike | Project, *, out: str | os.PathLike 
             else:
                 stages[st] = StageResult(st, "pending")
         written = [RESOLVED_FILE, MANIFEST_FILE]
-        run = ProjectRun(project, out_dir, record, stages, {})
+        run = ProjectRun(project, out_dir, record(), stages, {})
 
         def manifest(finished: bool) -> None:
             run.manifest = {
@@ -609,6 +625,8 @@ def run_project(project: str | os.PathLike | Project, *, out: str | os.PathLike 
                     res.notes += [str(n) for n in summary.get("notes", []) or []]
                 res.notes += [str(n) for n in getattr(r, "notes", []) or [] if str(n) not in res.notes]
             manifest(False)
+        run.settings = record()
+        write_resolved()  # with what the stages decided (e.g. the plots' survey year)
         manifest(True)
         if failed is not None:
             done = [k for k, v in stages.items() if v.status == "ok"]
