@@ -209,7 +209,10 @@ def add_north_arrow(ax: Any, crs: Any = None, xy: tuple[float, float] = (0.93, 0
         y0, y1 = ax.get_ylim()
         angle = true_north_angle(crs, (x0 + x1) / 2, (y0 + y1) / 2)
     # draw in a square box of axes-height units so the arrow is not stretched by the axes' aspect
-    bbox = ax.get_window_extent() if ax.figure is not None else None
+    ax.apply_aspect()  # the box an equal-aspect map really gets, not the rectangle asked for
+    bbox = ax.get_position(original=False)
+    fw, fh = ax.figure.get_size_inches() if ax.figure is not None else (1.0, 1.0)
+    bbox = type("_Box", (), {"width": bbox.width * fw, "height": bbox.height * fh})()
     aspect = (bbox.width / bbox.height) if bbox is not None and bbox.height else 1.0
     h = size
     w = h * 0.45 / aspect
