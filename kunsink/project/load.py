@@ -134,6 +134,8 @@ class _Reader:
                 out[k] = self.value(vnode, dotted)
             return out
         if isinstance(node, yaml.SequenceNode):
+            for i, v in enumerate(node.value):
+                self.lines[f"{key}[{i}]"] = v.start_mark.line + 1
             return [self.value(v, f"{key}[{i}]") for i, v in enumerate(node.value)]
         return self._scalar(node)
 
@@ -208,6 +210,11 @@ def input_files(path: Path) -> list[Path]:
 # validation
 # --------------------------------------------------------------------------------------------
 
+def _empty(spec: Key) -> Any:
+    """The value of an absent key: its default; no rasters by year ``{}``; no files ``[]``."""
+    return {} if spec.kind == "years" else [] if spec.kind == "layers" else spec.default
+
+
 def _type_name(v: Any) -> str:
     if isinstance(v, bool):
         return f"{str(v).lower()} (true/false)"
@@ -259,7 +266,7 @@ class _Validator:
             if value is _MISSING or value is None:
                 if child.required:
                     self.bad(dotted, "is required")
-                out[child.name] = child.default
+                out[child.name] = _empty(child)
                 continue
             out[child.name] = self.one(child, value, dotted)
         return out
@@ -321,7 +328,7 @@ class _Validator:
             items = v if isinstance(v, list) else [v]
             return [x for i, item in enumerate(items) if (x := self._layer(item, f"{key}[{i}]")) is not None]
         if kind == "years":
-            return self._years(v, key)
+            return self._years(v, key)  # {} when wrong
         if kind == "record":
             if not isinstance(v, dict):
                 self.bad(key, f"must be a mapping (written by kunsink run), not {_type_name(v)}")
