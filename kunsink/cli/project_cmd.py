@@ -75,6 +75,8 @@ def register(app: typer.Typer) -> None:
             result = _run_with_display(project, only, out)
         else:
             result = run_project(project, out=out, only=only)
+        for note in result.manifest.get("notes", []):
+            typer.echo(f"note: {note}", err=True)
         for line in _summary_lines(result):
             typer.echo(line)
         typer.echo(f"wrote {result.out_dir} (run.json, kunsink.resolved.yaml); repeat with: kunsink run "

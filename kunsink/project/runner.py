@@ -19,7 +19,10 @@ The output folder
     each stage's outputs, as the single commands write them.
 
 The folder is checked first (:func:`kunsink.guard.check_outputs`): it may not be or hold an input,
-and an existing one is replaced only if it holds nothing but what kunsink wrote there.
+and an existing one is replaced only if it holds nothing but what kunsink wrote there. It always
+holds one run: an earlier run's outputs (of every stage, also those not run now) are removed when a
+new run starts, so ``run.json`` and the folder never disagree. The default folder of a project file
+shipped inside kunsink (the demo's) is made in the current folder, never in the installation.
 """
 
 from __future__ import annotations
@@ -523,6 +526,11 @@ def run_project(project: str | os.PathLike | Project, *, out: str | os.PathLike 
     stages_wanted = parse_only(only)
     settings, notes = resolve_settings(project, today=today)
     out_dir = Path(out).expanduser().resolve() if out is not None else Path(settings["output"])
+    package = Path(__file__).resolve().parent.parent
+    if out is None and out_dir.is_relative_to(package):
+        # a project file shipped with kunsink (the demo): never write into the installation
+        out_dir = Path.cwd().resolve() / out_dir.name
+        notes.append(f"the project file is part of kunsink: output written to {out_dir} (give --out for another)")
     settings["output"] = str(out_dir)
     plan = project.planned_stages()
     if stages_wanted is not None:
@@ -568,6 +576,12 @@ def run_project(project: str | os.PathLike | Project, *, out: str | os.PathLike 
                 stages[st] = StageResult(st, "skipped", notes=["skipped: not in --only"])
             else:
                 stages[st] = StageResult(st, "pending")
+        for note in list(notes):  # a note about one stage goes with that stage
+            st = next((x for x in STAGES if note.startswith((f"{x}:", f"{x}."))), None)
+            if st is not None:
+                notes.remove(note)
+                if stages[st].status == "pending":
+                    stages[st].notes.append(note)
         written = [RESOLVED_FILE, MANIFEST_FILE]
         run = ProjectRun(project, out_dir, record(), stages, {})
 
