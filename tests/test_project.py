@@ -229,9 +229,15 @@ def test_bundled_project_file_is_valid_and_its_inputs_match_the_scene(tmp_path):
 # --------------------------------------------------------------------------------------------
 
 def test_user_project_runs_every_stage_into_one_folder(user_project, user_run):
+    from kunsink.project import load_project
+
     out = user_project / "out"
     run = user_run
     assert run.out_dir == out.resolve()
+    assert load_project(user_project / "kunsink.yaml").settings["output"] == str(out.resolve())
+    text = (user_project / "kunsink.yaml").read_text(encoding="utf-8").replace("output: out\n", "")
+    (user_project / "default.yaml").write_text(text, encoding="utf-8")
+    assert load_project(user_project / "default.yaml").settings["output"] == str(user_project / "kunsink-output")
     assert [s.status for s in run.stages.values()] == ["ok", "ok", "ok", "skipped"]
     assert "layers.plots" in run.stages["plots"].notes[0]
     carbon = run.result("carbon")

@@ -587,6 +587,7 @@ def load_project(path: str | os.PathLike) -> Project:
     if data is None:
         data = {}
     settings = v.section(SCHEMA, data, "")
+    settings["output"] = str(resolve_path(settings["output"], p.parent))  # the default too: beside the file
     version = data.get("version") if isinstance(data, dict) else None
     if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
         v.problems = [q for q in v.problems if q.key != "version"]
