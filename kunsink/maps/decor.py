@@ -94,7 +94,7 @@ class Decor(MacroElement):
                        padding: 6px 10px; }
           .kz-legend h4 { margin: 6px 0 3px; font-size: 12.5px; font-weight: 600; }
           .kz-legend h4:first-child { margin-top: 0; }
-          .kz-row { display: flex; align-items: center; margin: 2px 0; white-space: nowrap; }
+          .kz-row { display: flex; align-items: center; margin: 2px 0; }
           .kz-sw { display: inline-block; flex: none; width: 18px; height: 12px; margin-right: 6px;
                    border: 1px solid #555; box-sizing: border-box; }
           .kz-sw.kz-line { height: 0; border-width: 0; border-top-width: 3px; border-top-style: solid; }

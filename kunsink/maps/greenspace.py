@@ -92,7 +92,7 @@ def greenspace_map(coverage: Any, siting: Any = None, *, boundary: Any = None, m
         layer["area_ha"] = layer["area_m2"] / 1e4
         show = row.mode == mode
         sa_names.append(name)
-        sa_legend.setdefault(row.rule, (colour, f"{row.radius_m} · {row.rule} ({row.label})"))
+        sa_legend.setdefault(row.rule, (colour, f"{row.rule}: {row.label}"))
         add_vector_layer(m, layer, name, style={"color": colour, "weight": 1.0, "fillColor": colour,
                                                 "fillOpacity": 0.10, "dashArray": "4,3" if row.mode != "line" else "1"},
                          tooltip_fields={"label": "规则 rule", "radius_m": "半径 radius", "area_ha": "面积 area (ha)"},
