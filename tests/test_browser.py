@@ -1,4 +1,4 @@
-"""Open an overview map in headless Chromium with the network cut off, and check it really works.
+"""Open kunsink's maps in headless Chromium with the network cut off, and check they really work.
 
 Needs Debian's /usr/bin/chromium and the playwright Python package (never a downloaded
 browser). Skipped when either is missing, unless KUNSINK_REQUIRE_BROWSER=1 (then it fails).
@@ -76,6 +76,45 @@ def page_of():
         browser.close()
 
 
+MAP_JS = ("Object.keys(window).filter(k => k.startsWith('map_')).map(k => window[k])"
+          ".find(v => v && v.latLngToContainerPoint)")
+
+
+def _open_layers(page) -> None:
+    """Hover the collapsed layer control so its list opens (as a user does)."""
+    box = page.locator(".leaflet-control-layers").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.locator(".leaflet-control-layers-list").wait_for(state="visible", timeout=5_000)
+
+
+def _settle(page) -> None:
+    """Wait until the map has finished panning (an auto-pan after a popup opened).
+
+    Headless Chromium here may stop delivering animation frames to an idle page; a small
+    mouse move over the footnote (which is not part of the map) lets the pan finish.
+    """
+    for k in range(100):
+        if not page.evaluate(f"() => {{ const m = {MAP_JS}; return !!(m._panAnim && m._panAnim._inProgress); }}"):
+            return
+        box = page.locator("#kunsink-footnote").bounding_box()
+        page.mouse.move(box["x"] + 5 + k % 2, box["y"] + box["height"] / 2)
+        page.wait_for_timeout(40)
+    raise AssertionError("the map kept panning")
+
+
+def _client_point(page, lat: float, lon: float) -> tuple[float, float]:
+    """Page coordinates of a WGS84 point on the map."""
+    return tuple(page.evaluate(
+        f"""([lat, lon]) => {{ const m = {MAP_JS}; const q = m.latLngToContainerPoint([lat, lon]);
+            const box = m.getContainer().getBoundingClientRect(); return [box.left + q.x, box.top + q.y]; }}""",
+        [lat, lon]))
+
+
+def _overlaps(a: dict, b: dict) -> bool:
+    return not (a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"]
+                or a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"])
+
+
 def _feature_point(page, needle: str) -> tuple[float, float]:
     """Page coordinates of the centre of the vector feature whose tooltip holds ``needle``."""
     return tuple(page.evaluate(
@@ -106,6 +145,10 @@ def test_overview_map_works_offline(page_of, map_scene, tmp_path):
     total = paths.count()
     assert total > 0
     assert page.locator("img.leaflet-image-layer").count() == 1
+    # the layer control starts folded into a button; hovering opens it
+    assert not page.locator(".leaflet-control-layers-list").is_visible()
+    assert page.locator(".leaflet-control-layers-toggle").inner_text() == ""  # label drawn by CSS
+    _open_layers(page)
     labels = [t.strip() for t in page.locator(".leaflet-control-layers-overlays label").all_inner_texts()]
     for name in ("土地覆盖 Land cover (CLCD)", "行政边界 District boundary", "绿地 Green space",
                  "居住区 Residential areas", "道路网络 Street network", "矿山 Mine sites"):
@@ -164,6 +207,7 @@ def test_legend_follows_layer_toggle(page_of, map_scene, tmp_path):
     page, events = page_of(path)
     section = page.locator('#kunsink-legend .kz-section[data-layer="土地覆盖 Land cover (CLCD)"]')
     assert section.is_visible()
+    _open_layers(page)
     page.locator(".leaflet-control-layers-overlays label", has_text="土地覆盖").locator("input").uncheck()
     assert not section.is_visible()
     assert page.locator("img.leaflet-image-layer").count() == 0
@@ -177,6 +221,7 @@ def test_demo_maps_render_offline(page_of, demo_run):
     total = paths.count()
     assert total > 500  # neighbourhoods, parks, mines …
     assert page.locator("img.leaflet-image-layer").count() == 1
+    _open_layers(page)
     mines = page.locator(".leaflet-control-layers-overlays label", has_text="矿山 Mine sites").locator("input")
     mines.uncheck()
     hidden = paths.count()
@@ -189,7 +234,13 @@ def test_demo_maps_render_offline(page_of, demo_run):
     assert events["remote"] == [] and events["errors"] == [] and events["dialogs"] == []
 
     page, events = page_of(demo_run / "maps" / "carbon.html")
-    assert page.locator("img.leaflet-image-layer").count() == 1  # baseline stock shown, others off
+    assert page.locator("img.leaflet-image-layer").count() == 1  # the 2020 stock shown, others off
+    _open_layers(page)
+    labels = [t.strip() for t in page.locator(".leaflet-control-layers-overlays label").all_inner_texts()]
+    # the demo's land covers are of 2020 and 2025: layers are named by year, not baseline/alternate
+    assert "碳密度 Carbon density 2020" in labels and "碳密度 Carbon density 2025" in labels
+    assert "碳储量变化 Carbon change 2020→2025" in labels
+    assert "2020 → 2025" in page.locator("#kunsink-title").inner_text()
     change = page.locator(".leaflet-control-layers-overlays label", has_text="碳储量变化").locator("input")
     change.check()
     assert page.locator("img.leaflet-image-layer").count() == 2
@@ -204,6 +255,9 @@ def test_demo_maps_render_offline(page_of, demo_run):
         }""")
     popup = page.locator(".leaflet-popup-content")
     popup.wait_for(state="visible", timeout=5_000)
-    assert "Mg C" in popup.inner_text()
+    assert "Mg C" in popup.inner_text() and "碳储量 Stock 2025 (Mg C)" in popup.inner_text()
+    shown = (page.locator(".leaflet-control-layers").inner_text() + page.locator("#kunsink-legend").inner_text()
+             + popup.inner_text()).lower()
+    assert "baseline" not in shown and "alternate" not in shown
     page.screenshot(path=str(ARTIFACTS / "demo_carbon.png"))
     assert events["remote"] == [] and events["errors"] == []

@@ -10,6 +10,7 @@ so nothing from data or arguments can inject markup. The per-map settings kunsin
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +59,10 @@ class _Section:
     @property
     def layer(self) -> str | None:
         return self.layers[0] if self.layers else None
+
+    @property
+    def layers_json(self) -> str:
+        return json.dumps(self.layers, ensure_ascii=False)
 
 
 @dataclass
@@ -130,7 +135,7 @@ class Decor(MacroElement):
         {%- if this.settings.legends %}
         <div class="kz-box kz-legend" id="kunsink-legend">
           {%- for s in this.settings.legends %}
-          <div class="kz-section"{% if s.layers %} data-layer="{{ s.layer|e }}" data-layers="{{ s.layers|tojson|e }}"{% endif %}
+          <div class="kz-section"{% if s.layers %} data-layer="{{ s.layer|e }}" data-layers="{{ s.layers_json|e }}"{% endif %}
                {%- if not this.starts_shown(s) %} style="display:none"{% endif %}>
             <h4>{{ s.title|e }}</h4>{{ s.body }}
           </div>
