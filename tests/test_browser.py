@@ -7,10 +7,10 @@ browser). Skipped when either is missing, unless KUNSINK_REQUIRE_BROWSER=1 (then
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
-
 from conftest import HOSTILE_NAME
 
 pytestmark = pytest.mark.browser
@@ -217,6 +217,7 @@ def test_legend_follows_layer_toggle(page_of, map_scene, tmp_path):
 def test_demo_maps_render_offline(page_of, demo_run):
     """The maps `kunsink demo` writes, opened as a user would, with networking off."""
     page, events = page_of(demo_run / "maps" / "overview.html")
+    _check_furniture(page, events)
     paths = page.locator("path.leaflet-interactive")
     total = paths.count()
     assert total > 500  # neighbourhoods, parks, mines …
@@ -234,6 +235,7 @@ def test_demo_maps_render_offline(page_of, demo_run):
     assert events["remote"] == [] and events["errors"] == [] and events["dialogs"] == []
 
     page, events = page_of(demo_run / "maps" / "carbon.html")
+    _check_furniture(page, events)
     assert page.locator("img.leaflet-image-layer").count() == 1  # the 2020 stock shown, others off
     _open_layers(page)
     labels = [t.strip() for t in page.locator(".leaflet-control-layers-overlays label").all_inner_texts()]
@@ -260,4 +262,128 @@ def test_demo_maps_render_offline(page_of, demo_run):
              + popup.inner_text()).lower()
     assert "baseline" not in shown and "alternate" not in shown
     page.screenshot(path=str(ARTIFACTS / "demo_carbon.png"))
+    assert events["remote"] == [] and events["errors"] == []
+
+
+def _check_furniture(page, events) -> None:
+    """What every kunsink map shows: metric-only scale, folded layer control, synthetic notice, offline."""
+    scale = page.locator(".leaflet-control-scale-line")
+    assert scale.count() == 1, "one scale bar (metres) only, no feet/miles bar"
+    assert re.fullmatch(r"\d+ (m|km)", scale.inner_text().strip())
+    control = page.locator(".leaflet-control-layers")
+    assert "leaflet-control-layers-expanded" not in (control.get_attribute("class") or "")
+    assert not page.locator(".leaflet-control-layers-list").is_visible()
+    assert page.locator("#kunsink-synthetic-notice").is_visible()
+    assert "合成演示数据" in page.locator("#kunsink-synthetic-notice").inner_text()
+    shown = page.locator("#kunsink-legend").inner_text()
+    assert not re.search(r"\b[a-z]+_[a-z]+\b", shown), f"a raw code in the legend: {shown}"
+    assert events["remote"] == [] and events["errors"] == [] and events["dialogs"] == []
+
+
+def test_greenspace_map_in_use(page_of, demo_run):
+    """A planner's clicks: a neighbourhood under a gap, a popup near the title, tooltips, legend, labels."""
+    import geopandas as gpd
+
+    page, events = page_of(demo_run / "maps" / "greenspace.html")
+    _check_furniture(page, events)
+    legend = page.locator("#kunsink-legend").inner_text()
+    assert "服务范围 Service areas" in legend and "缺口 Gaps" in legend
+
+    # the gap layer switched on at start, and its largest gap
+    _open_layers(page)
+    on = [t.strip() for t in page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+          if t.strip().startswith("缺口 Gaps")]
+    checked = [n for n in on if page.locator(".leaflet-control-layers-overlays label", has_text=n)
+               .locator("input").is_checked()]
+    assert len(checked) == 1
+    rule = checked[0].split("· ")[-1]
+    page.mouse.move(5, 450)
+    gaps = gpd.read_file(demo_run / "outputs" / "greenspace" / "coverage" / "coverage.gpkg", layer="gaps")
+    gap = gaps[(gaps["rule"] == rule) & (gaps["mode"] == "line")].sort_values("area_m2").iloc[-1]
+    inside = gpd.GeoSeries([gap.geometry.representative_point()], crs=gaps.crs).to_crs("EPSG:4326").iloc[0]
+    x, y = _client_point(page, inside.y, inside.x)
+    # the gap is drawn there, over the neighbourhood …
+    under = page.evaluate(
+        """([x, y]) => Array.from(document.querySelectorAll('path[fill="#8b0000"]')).filter(p =>
+               p.isPointInFill(new DOMPoint(x, y).matrixTransform(p.getScreenCTM().inverse())))
+             .map(p => p.getAttribute('class') || '')""", [x, y])
+    assert under and not any("leaflet-interactive" in c for c in under)
+    # … and a click there opens the neighbourhood's popup, with its gap figures
+    page.mouse.move(x, y)
+    tooltip = page.locator(".leaflet-tooltip")
+    tooltip.wait_for(state="visible", timeout=5_000)
+    assert gap.res_id in tooltip.inner_text()
+    page.mouse.click(x, y)
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for(state="visible", timeout=5_000)
+    _settle(page)
+    text = popup.inner_text()
+    assert "Neighbourhoods by status" in text and gap.res_id in text
+    assert f"{rule} 缺口面积 gap (ha)" in text and f"{rule} 缺口人口 residents in gap" in text
+    # no hover tooltip while the popup is open, on this neighbourhood or any other
+    page.mouse.move(x + 1, y)
+    page.wait_for_timeout(150)
+    assert not tooltip.first.is_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "greenspace_gap_click.png"))
+    page.locator(".leaflet-popup-close-button").click()
+    page.locator(".leaflet-popup").wait_for(state="detached", timeout=5_000)
+    page.mouse.move(x, y + 1)
+    page.mouse.move(x, y)
+    tooltip.wait_for(state="visible", timeout=5_000)  # tooltips come back once the popup is closed
+
+    # the neighbourhood nearest the top, in the middle band under the title: its popup opens below the title
+    page.mouse.move(5, 450)
+    top = page.evaluate(
+        f"""() => {{ const m = {MAP_JS}; let best = null;
+            const w = m.getSize().x;
+            m.eachLayer(l => {{
+                const p = l.feature && l.feature.properties;
+                if (!p || !p._p || !l.getBounds || !JSON.stringify(p._p).includes('R0')) return;
+                const c = m.latLngToContainerPoint(l.getBounds().getCenter());
+                if (c.x < w * 0.25 || c.x > w * 0.75) return;
+                if (!best || c.y < best[1]) best = [c.x, c.y];
+            }});
+            const box = m.getContainer().getBoundingClientRect();
+            return [box.left + best[0], box.top + best[1]]; }}""")
+    title = page.locator("#kunsink-title").bounding_box()
+    assert top[1] - title["y"] < 400  # near the top: a popup opened there would reach up under the title
+    page.mouse.click(*top)
+    popup.wait_for(state="visible", timeout=5_000)
+    _settle(page)
+    box = page.locator(".leaflet-popup").bounding_box()
+    assert not _overlaps(box, title), f"popup {box} under the title {title}"
+    assert box["y"] >= title["y"] + title["height"]
+
+    # coded values are shown as labels: green-space kinds in Chinese and English, never as raw codes
+    data = page.evaluate(
+        f"""() => {{ const m = {MAP_JS}; const out = [];
+            m.eachLayer(l => {{ const p = l.feature && l.feature.properties;
+                if (p) {{ out.push(JSON.stringify(p._t || []), JSON.stringify(p._p || [])); }} }});
+            return out.join(' '); }}""")
+    assert "社区公园 community park" in data or "口袋公园 pocket park" in data
+    assert not re.search(r"\b(community_park|pocket_park|city_park|green_belt|all met|none met)\b", data)
+    assert events["remote"] == [] and events["errors"] == [] and events["dialogs"] == []
+
+
+def test_mines_popup_clear_of_title(page_of, demo_run):
+    page, events = page_of(demo_run / "maps" / "mines.html")
+    _check_furniture(page, events)
+    top = page.evaluate(
+        f"""() => {{ const m = {MAP_JS}; let best = null, bestLayer = null;
+            m.eachLayer(l => {{ if (l.feature && l.getBounds) {{
+                const c = m.latLngToContainerPoint(l.getBounds().getCenter());
+                if (!best || c.y < best.y) {{ best = c; bestLayer = l; }} }} }});
+            const box = m.getContainer().getBoundingClientRect();
+            return [box.left + best.x, box.top + best.y]; }}""")
+    page.mouse.click(*top)
+    popup = page.locator(".leaflet-popup")
+    popup.wait_for(state="visible", timeout=5_000)
+    _settle(page)
+    title = page.locator("#kunsink-title").bounding_box()
+    box = popup.bounding_box()
+    assert not _overlaps(box, title), f"popup {box} under the title {title}"
+    text = page.locator(".leaflet-popup-content").inner_text()
+    assert re.search(r"(计划 planned|治理中 in treatment|已完工 completed|已验收 accepted)", text)
+    assert not re.search(r"\b(in_treatment|not recovering|too early to judge)\b", text.replace("未恢复 not recovering", ""))
     assert events["remote"] == [] and events["errors"] == []
