@@ -522,7 +522,12 @@ def _convert_raster(src, dst, s: str, d: str) -> str:
             raise CRSError(f"{src.name}: the {s} → {d} offset cannot be computed over its extent "
                            f"({left:g}, {bottom:g}, {right:g}, {top:g}); check the file's georeferencing")
         note = _outside_china_note(gx.ravel(), gy.ravel(), s, d, src.name)
+        from .rasterout import build_overviews, creation_options
+
         profile = ds.profile.copy()
+        for key in ("compress", "predictor", "zstd_level", "zlevel", "jpeg_quality"):
+            profile.pop(key, None)
+        profile.update(creation_options("deflate", profile["dtype"]))  # read by ArcMap and old GDAL alike
         profile["driver"] = "GTiff"
         profile["transform"] = Affine.translation(mx, my) @ ds.transform
         with atomic_path(dst) as tmp:
@@ -530,6 +535,7 @@ def _convert_raster(src, dst, s: str, d: str) -> str:
                 for _, window in ds.block_windows(1):
                     out.write(ds.read(window=window), window=window)
                 out.update_tags(**ds.tags(), coordinate_system=d, converted_from=s)
+            build_overviews(tmp, "deflate")
     report = (f"shifted raster {src.name} from {s} to {d} by {shift[0]:.0f} m "
               f"(largest residual {float(np.max(resid)):.2f} m over its extent) → {dst}")
     return report + (f"\nnote: {note}" if note else "")

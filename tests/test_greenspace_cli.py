@@ -58,7 +58,7 @@ def test_cli_coverage_on_the_small_scene(small, tmp_path, capsys):
                             "--entrances", path, "--out", out, "--map", tmp_path / "cov.html"], capsys)
     assert code == 0, err
     assert "green_300" in text and "network" in text and "SYNTHETIC" in text
-    assert sorted(p.name for p in out.iterdir()) == [".kunsink-output", "coverage.csv", "coverage.gpkg", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".kunsink-output", "coverage.csv", "coverage.gpkg", "summary.json", "tables.xlsx"]
     s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert s["data_source"] == "synthetic" and s["profile"]["id"] == "cn-300-500" and s["profile"]["verified"] is False
     for rule in ("green_300", "park_500"):

@@ -45,6 +45,10 @@ class CarbonResult:
     zones: pd.DataFrame | None
     files: list[Path] = field(default_factory=list)
     mc: dict[str, np.ndarray] | None = None
+    #: ``summary.csv`` as a table: district, class and zone rows per date (:func:`carbon_tables`).
+    table: pd.DataFrame | None = None
+    #: Area (ha) per class transition between the two dates (``transitions.csv``).
+    transitions: pd.DataFrame | None = None
 
 
 # rasterio warns spuriously ("no geotransform") when rasterize runs in several threads at once; the
@@ -138,6 +142,7 @@ def run_carbon(
     zones: str | os.PathLike | None = None,
     zone_field: str | None = None,
     years: tuple[int, int] | None = None,
+    dates: tuple[int, int | None] | None = None,
     price: float | None = None,
     discount_pct: float = 0.0,
     price_change_pct: float = 0.0,
@@ -171,6 +176,9 @@ def run_carbon(
         Density rasters (Mg C/ha) overriding the table where they have data.
     zones, zone_field : path, str
         Polygons for per-zone totals (reprojected to the raster's CRS if needed).
+    dates : (int, int or None), optional
+        The years of ``landcover`` and ``alt``: they label the tables (``year``), the rasters' ``year``
+        tag, maps and reports. Default ``years``, else the year recognised in the land cover's source.
     years, price, discount_pct, price_change_pct
         Valuation as InVEST: NPV per Mg C of change = :func:`valuation_constant`.
     mc : int
@@ -275,12 +283,13 @@ def run_carbon(
             trans = _class_transitions(trans_px, mapping, area_px)
 
         files: list[Path] = []
+        year_pair = _dates(dates, years, lc_src.summary().get("landcover_year"), alt)
         with atomic_dir(out_dir) as tmp_out:
             change_by_zone = None
             if write_rasters:
                 files, change_by_zone = _write_rasters(lc, lc_alt, table, mapping, codes, ov_bas, ov_alt, const,
                                                        tmp_out, _source_flag(lc.attrs.get("tags", {})), client,
-                                                       zones_fn, overviews, cog, compress)
+                                                       zones_fn, overviews, cog, compress, year_pair=year_pair)
             elif lc_alt is not None:
                 bas_a = stock_arrays(lc, table, mapping, codes, ov_bas)["c_storage"]
                 alt_a = stock_arrays(lc_alt, table, mapping, codes, ov_alt)["c_storage"]
@@ -293,6 +302,7 @@ def run_carbon(
             summary, classes, zones_df = _summarise(per_bas, per_alt, mapping, names, zone_names, change_by_zone)
             summary["pixel_area_m2"] = area_px
             summary.update(lc_src.summary())  # landcover (, landcover_files), landcover_source, landcover_year
+            summary["year_base"], summary["year_alt"] = year_pair
             summary["alt_landcover"] = str(alt) if alt else None
             summary["scheme"] = scheme
             summary["density_table"] = table.attrs.get("path", table.attrs.get("name", "given"))
@@ -324,17 +334,29 @@ def run_carbon(
                 summary["monte_carlo"] = {"iterations": mc, "seed": seed, "correlate_dates": correlate_dates,
                                           "raster_pools_held_fixed": sorted(set(ov_bas) | set(ov_alt))}
                 _mc_summary(summary, mc_out)
-            _write_tables(tmp_out, summary, classes, zones_df, trans, names)
-        files = [out_dir / f.name for f in files] + [out_dir / n for n in ("summary.json", "summary.csv", "classes.csv")]
+            tables = carbon_tables(summary, classes, zones_df, trans, names)
+            _write_tables(tmp_out, summary, tables)
+        files = [out_dir / f.name for f in files] + [out_dir / n for n in ("summary.json", "summary.csv", "classes.csv",
+                                                                           "tables.xlsx")]
         if zones_df is not None:
             files.append(out_dir / "zones.csv")
         if trans is not None:
             files.append(out_dir / "transitions.csv")
-        return CarbonResult(summary, classes, zones_df, files, mc_out)
+        return CarbonResult(summary, classes, zones_df, files, mc_out, tables["summary"], tables.get("transitions"))
     finally:
         drop_staging(work)
         if client is not None and client is not scheduler:
             client.close()
+
+
+def _dates(dates: Any, years: Any, recognised: Any, alt: Any) -> tuple[int | None, int | None]:
+    """The two land covers' years: given, else the valuation's, else the one recognised (first date only)."""
+    pair = dates if dates is not None else years
+    if pair is not None:
+        base, other = pair[0], pair[1] if len(pair) > 1 else None
+        return (int(base) if base is not None else None,
+                int(other) if other is not None and alt is not None else None)
+    return (int(recognised) if recognised is not None and alt is None else None), None
 
 
 def _area_share(area_ha: float | None, area: Any) -> float | None:
@@ -506,7 +528,8 @@ def _raster_styles(names, table, const) -> dict[str, str]:
 
 
 def _write_rasters(lc, lc_alt, table, mapping, codes, ov_bas, ov_alt, const, out: Path, source: str, client,
-                   zones_fn=None, overviews: bool = True, cog: bool = True, compress: str = "deflate"):
+                   zones_fn=None, overviews: bool = True, cog: bool = True, compress: str = "deflate",
+                   year_pair: tuple[int | None, int | None] = (None, None)):
     arrays = {}
     bas = stock_arrays(lc, table, mapping, codes, ov_bas)
     suffix_b = "_bas" if lc_alt is not None else ""
@@ -527,6 +550,11 @@ def _write_rasters(lc, lc_alt, table, mapping, codes, ov_bas, ov_alt, const, out
         description, units = _describe(k)
         tags[k] = {"units": units, "description": description, "source": source, "nodata": "-1",
                    "model": "kunsink carbon (InVEST 3.20 contract)"}
+        y0, y1 = year_pair
+        year = y1 if k.endswith("_alt") else (f"{y0}–{y1}" if k.endswith("_bas_alt") and y1 is not None
+                                              else None if k.endswith("_bas_alt") else y0)
+        if year is not None:
+            tags[k]["year"] = str(year)
     extra = tuple(zone_sum_tasks(arrays["c_change_bas_alt"], zones_fn)) if lc_alt is not None else ()
     paths, sums = store_geotiffs(arrays, lc, out, tags=tags, nodata=-1.0, scheduler=client,
                                  overviews=None if overviews else set(), extra=extra, cog=cog, compress=compress,
@@ -535,9 +563,15 @@ def _write_rasters(lc, lc_alt, table, mapping, codes, ov_bas, ov_alt, const, out
     return paths, (reduce_zone_sums(list(sums)) if lc_alt is not None else None)
 
 
-def _write_tables(out: Path, summary: dict[str, Any], classes: pd.DataFrame, zones_df: pd.DataFrame | None,
-                  transitions: pd.Series | None = None, names: dict[int, str] | None = None) -> None:
-    write_json(summary, out / "summary.json", atomic=False)
+def carbon_tables(summary: dict[str, Any], classes: pd.DataFrame, zones_df: pd.DataFrame | None,
+                  transitions: pd.Series | None = None, names: dict[int, str] | None = None) -> dict[str, pd.DataFrame]:
+    """The run's tables as written: ``summary`` (district, class and zone rows per date), ``classes``,
+    ``zones`` and ``transitions`` (when there are two dates), each with the data's ``source``.
+
+    Stocks in Mg C, areas in ha, t CO2e = Mg C × 44/12. The ``date`` column says ``baseline``,
+    ``alternate`` or ``change``; ``year`` gives the land cover's year where it is known
+    (``summary["year_base"]`` / ``summary["year_alt"]``).
+    """
     rows = [{"scope": "district", "id": "", "name": "all", "date": "baseline", "area_ha": summary["area_ha"],
              **{f"{p}_mgc": summary["pools_mgc"][p] for p in POOLS}, "total_mgc": summary["total_mgc"],
              "total_tco2e": summary["total_tco2e"], "ci95_low_mgc": summary.get("total_ci95_low_mgc"),
@@ -571,15 +605,32 @@ def _write_tables(out: Path, summary: dict[str, Any], classes: pd.DataFrame, zon
                              "area_ha": r["area_alt_ha"], "total_mgc": r["total_alt_mgc"],
                              "total_tco2e": r["total_alt_mgc"] * MGC_TO_TCO2E})
     table = pd.DataFrame(rows)
+    years = {"baseline": summary.get("year_base"), "alternate": summary.get("year_alt")}
+    if years["baseline"] is not None:
+        label = {**years, "change": f"{years['baseline']}–{years['alternate']}" if years["alternate"] else None}
+        table.insert(table.columns.get_loc("date") + 1, "year", table["date"].map(label))
     table["source"] = summary["data_source"]
-    write_csv(table, out / "summary.csv", atomic=False)
-    write_csv(classes, out / "classes.csv", index=True, atomic=False)
+    out = {"summary": table, "classes": classes.assign(source=summary["data_source"])}
     if zones_df is not None:
-        write_csv(zones_df, out / "zones.csv", index=True, atomic=False)
+        out["zones"] = zones_df.assign(source=summary["data_source"])
     if transitions is not None:
         names = names or {}
         t = transitions.rename("area_ha").reset_index()
         t.insert(1, "name", [names.get(int(c), str(c)) for c in t["lucode"]])
         t.insert(3, "name_alt", [names.get(int(c), str(c)) for c in t["lucode_alt"]])
         t["source"] = summary["data_source"]
-        write_csv(t, out / "transitions.csv", atomic=False)
+        out["transitions"] = t
+    return out
+
+
+def _write_tables(out: Path, summary: dict[str, Any], tables: dict[str, pd.DataFrame]) -> None:
+    from ..tables import write_workbook
+
+    write_json(summary, out / "summary.json", atomic=False)
+    write_csv(tables["summary"], out / "summary.csv", atomic=False)
+    write_csv(tables["classes"], out / "classes.csv", index=True, atomic=False)
+    if "zones" in tables:
+        write_csv(tables["zones"], out / "zones.csv", index=True, atomic=False)
+    if "transitions" in tables:
+        write_csv(tables["transitions"], out / "transitions.csv", atomic=False)
+    write_workbook(out, title=f"kunsink carbon: {summary.get('study_area', {}).get('name', '')}")

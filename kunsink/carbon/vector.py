@@ -112,7 +112,7 @@ def run_carbon_polygons(
     ``summary.csv``, ``classes.csv`` and, with zones, ``zones.csv``.
     """
     from ..io import atomic_dir, read_vector, write_vector
-    from .run import CarbonResult, _mc_summary, _pool_areas, _summarise, _valuation, _write_tables
+    from .run import CarbonResult, _mc_summary, _pool_areas, _summarise, _valuation, _write_tables, carbon_tables
     from .densities import resolve_density_table
     from .uncertainty import approach1, monte_carlo
     from .valuation import valuation_constant
@@ -208,8 +208,9 @@ def run_carbon_polygons(
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as tmp:
         write_vector(per_polygon, tmp / "stocks.gpkg", layer="stocks")
-        _write_tables(tmp, summary, classes, zones_df)
-    files = [out_dir / n for n in ("stocks.gpkg", "summary.json", "summary.csv", "classes.csv")]
+        tables = carbon_tables(summary, classes, zones_df)
+        _write_tables(tmp, summary, tables)
+    files = [out_dir / n for n in ("stocks.gpkg", "summary.json", "summary.csv", "classes.csv", "tables.xlsx")]
     if zones_df is not None:
         files.append(out_dir / "zones.csv")
-    return CarbonResult(summary, classes, zones_df, files, mc_out)
+    return CarbonResult(summary, classes, zones_df, files, mc_out, tables["summary"])

@@ -31,7 +31,7 @@ import pandas as pd
 import shapely
 
 from ..errors import ConfigError, InputError, LayerError, user_errors
-from ..tables import write_csv
+from ..tables import write_csv, write_workbook
 
 __all__ = [
     "GreenspaceRun",
@@ -345,8 +345,9 @@ def write_coverage(result: Any, out_dir: str | os.PathLike, data_source: str) ->
         _write_gpkg(tmp / "coverage.gpkg", frames)
         write_csv(pd.DataFrame(table.drop(columns=table.geometry.name)), tmp / "coverage.csv", atomic=False)
         _dump(summary, tmp / "summary.json")
+        write_workbook(tmp, title="kunsink 绿地服务半径覆盖 green-space reach")
     result.summary["data_source"] = data_source
-    return [out_dir / n for n in ("coverage.gpkg", "coverage.csv", "summary.json")]
+    return [out_dir / n for n in ("coverage.gpkg", "coverage.csv", "summary.json", "tables.xlsx")]
 
 
 def _where(summary: dict[str, Any]) -> None:
@@ -506,12 +507,13 @@ def write_indicators(result: Any, out_dir: str | os.PathLike, data_source: str) 
     out_dir = Path(out_dir)
     summary = dict(result.summary)
     summary["data_source"] = data_source
-    names = ["indicators.csv", "summary.json"]
+    names = ["indicators.csv", "summary.json", "tables.xlsx"]
     with atomic_dir(out_dir) as tmp:
         table = result.table.copy()
         table["source"] = data_source
         write_csv(table, tmp / "indicators.csv", atomic=False)
         _dump(summary, tmp / "summary.json")
+        write_workbook(tmp, title="kunsink 绿地指标 green-space indicators")
         if result.built_up is not None and len(result.built_up):
             _write_gpkg(tmp / "built_up.gpkg", {"built_up": result.built_up})
             names.append("built_up.gpkg")
@@ -606,8 +608,9 @@ def write_siting(result: Any, coverage: Any, out_dir: str | os.PathLike, data_so
                                          "gaps": _with_source(gaps, data_source)})
         write_csv(pd.DataFrame(sites.drop(columns=sites.geometry.name)), tmp / "sites.csv", atomic=False)
         _dump(summary, tmp / "summary.json")
+        write_workbook(tmp, title="kunsink 绿地选址 proposed green-space sites")
     result.summary["data_source"] = data_source
-    return [out_dir / n for n in ("sites.gpkg", "sites.csv", "summary.json")]
+    return [out_dir / n for n in ("sites.gpkg", "sites.csv", "summary.json", "tables.xlsx")]
 
 
 @user_errors

@@ -167,4 +167,8 @@ def export_registry(data: Any, out: str | os.PathLike, *, report: Any = None, ga
         if driver == "GPKG":
             for name, df in _history_frames(data).items():
                 pyogrio.write_dataframe(df, tmp, layer=name, driver="GPKG")
+            from ..styles import mine_status_qml, write_layer_styles
+
+            write_layer_styles(tmp, {"mine_sites": (mine_status_qml("status"),
+                                                    "矿山修复图斑（按状态） mine rehabilitation sites by status")})
     return target

@@ -440,9 +440,22 @@ class _Validator:
                 out[year] = p
         return dict(sorted(out.items()))
 
+    def _report(self, r: dict[str, Any]) -> None:
+        from ..errors import ConfigError
+        from .deliver import _date, parse_formats
+
+        for key, check in (("formats", parse_formats), ("date", _date)):
+            if r.get(key) is None:
+                continue
+            try:
+                check(r[key]) if key == "formats" else check(r[key], None)
+            except ConfigError as exc:
+                self.bad(f"report.{key}", str(exc).split(": ", 1)[-1])
+
     # ---- the whole file ------------------------------------------------------------------
     def cross(self, s: dict[str, Any]) -> list[str]:
         """Checks across keys; returns notes about what the loader decided."""
+        self._report(s.get("report") or {})
         notes: list[str] = []
         if s["crs"] is not None:
             try:

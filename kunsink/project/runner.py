@@ -298,11 +298,9 @@ def _stage_carbon(s: dict[str, Any], stage_dir: Path, work: Path, say: Callable[
     say(f"land cover {base}" + (f" → {alt}" if alt else ""))
     r = run_carbon(lc[base], stage_dir, alt=lc[alt] if alt else None, scheme=c["scheme"],
                    densities=s["layers"]["densities"], zones=_zones_path(s, work), zone_field=c["zone_field"],
-                   years=years, price=c["price_per_mgc"], discount_pct=c["discount_pct"],
+                   years=years, dates=(base, alt), price=c["price_per_mgc"], discount_pct=c["discount_pct"],
                    price_change_pct=c["price_change_pct"], mc=c["mc"], seed=c["seed"], chunks=c["chunks"],
                    write_rasters=c["write_rasters"], cog=c["cog"])
-    r.summary["year_base"] = base
-    r.summary["year_alt"] = alt
     return {"carbon": r}
 
 
@@ -640,6 +638,10 @@ def run_project(project: str | os.PathLike | Project, *, out: str | os.PathLike 
                 res.notes += [str(n) for n in getattr(r, "notes", []) or [] if str(n) not in res.notes]
             manifest(False)
         run.settings = record()
+        if failed is None and (settings.get("report") or {}).get("run", True) \
+                and any(v.status == "ok" for v in stages.values()):
+            failed, error = _deliver(run, out_dir, stages, written, say, today)
+            manifest(False)
         write_resolved()  # with what the stages decided (e.g. the plots' survey year)
         manifest(True)
         if failed is not None:
@@ -649,6 +651,28 @@ def run_project(project: str | os.PathLike | Project, *, out: str | os.PathLike 
                 raise StageFailed(f"{failed.name} stage failed: {failed.error}{kept}", run, error.exit_code) from error
             raise error  # a bug: the CLI's one line (and the traceback with --debug)
         return run
+
+
+def _deliver(run: ProjectRun, out_dir: Path, stages: dict[str, StageResult], written: list[str],
+             say: Progress, today: dt.date | None) -> tuple[StageResult | None, BaseException | None]:
+    """The ``report`` step: report, maps and workbook (:mod:`.deliver`); recorded like a stage."""
+    from .deliver import write_deliverable
+
+    res = stages["report"] = StageResult("report", "pending")
+    t1 = time.perf_counter()
+    try:
+        files, notes = write_deliverable(run, out_dir, say=lambda msg: say("report", msg), today=today)
+        res.files, res.notes, res.status = files, notes, "ok"
+        written.extend(f.name for f in files)
+        say("report", f"done in {time.perf_counter() - t1:.1f} s")
+        return None, None
+    except Exception as exc:  # noqa: BLE001 - recorded, then raised by the caller
+        user = translate_error(exc)
+        res.status = "failed"
+        res.error = str(user) if user is not None else f"internal error: {type(exc).__name__}: {exc}"
+        return res, (user if user is not None else exc)
+    finally:
+        res.seconds = time.perf_counter() - t1
 
 
 def _only_problem(stage: str, why: str | None):

@@ -196,6 +196,17 @@ PLOTS = Key("plots", "section", "监测样地：生物量模型与复测变化",
         default="auto", choices=("auto", True, False)),
 ))
 
+REPORT = Key("report", "section", "成果报告：HTML、Word、PDF 与 A4 专题图", "the report: HTML, Word, PDF and A4 maps",
+             children=(
+    Key("run", "bool", "运行后生成报告", "write the report after the analyses", default=True),
+    Key("formats", "str", "报告格式（逗号分隔）：html、docx、pdf（pdf 需本机有 Chromium/Chrome/Edge）",
+        "report formats (comma-separated): html, docx, pdf (pdf needs Chromium, Chrome or Edge on the machine)",
+        default="html,docx,pdf"),
+    Key("maps", "bool", "输出 A4 专题图（PNG 与 PDF）", "write the A4 theme maps (PNG and PDF)", default=True),
+    Key("organisation", "str", "制图单位", "prepared by (organisation on maps and report)", default="kunsink"),
+    Key("date", "str", "制图日期（YYYY-MM-DD）；不填为运行当天", "date on maps and report (YYYY-MM-DD); empty: the day of the run"),
+))
+
 SCHEMA = Key("project", "section", "kunsink 项目文件", "kunsink project file", children=(
     Key("version", "int", "项目文件格式版本", "project-file format version", default=SCHEMA_VERSION, lo=1,
         hi=SCHEMA_VERSION),
@@ -208,7 +219,7 @@ SCHEMA = Key("project", "section", "kunsink 项目文件", "kunsink project file
     Key("encoding", "str", "Shapefile / CSV 属性编码（如 gbk）；不填自动识别", "attribute encoding of Shapefiles and CSVs "
         "(e.g. gbk); empty: detected"),
     Key("output", "outdir", "输出目录（相对于本文件）", "output folder (relative to this file)", default="kunsink-output"),
-    LAYERS, CARBON, GREENSPACE, MINES, PLOTS,
+    LAYERS, CARBON, GREENSPACE, MINES, PLOTS, REPORT,
     Key("resolved", "record", "运行记录（由 kunsink run 写入：来源文件、输入文件校验和、版本）",
         "run record (written by kunsink run: source file, input checksums, versions)", template=False),
 ))

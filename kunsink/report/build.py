@@ -332,23 +332,37 @@ def _plots_section(inp: ReportInputs) -> Section:
     if not p:
         return s.add(_absent(Text("监测样地", "Monitoring plots")))
     sm = p.get("summary") or {}
-    parts_zh, parts_en = [], []
     if sm.get("n_plots") is not None:
-        parts_zh.append(f"样地 {sm['n_plots']} 个")
-        parts_en.append(f"{sm['n_plots']} plots")
-    cv = sm.get("cv") or {}
-    if cv.get("r2") is not None:
-        parts_zh.append(f"交叉验证 R² = {cv['r2']:.2f}")
-        parts_en.append(f"cross-validated R² = {cv['r2']:.2f}")
-    if cv.get("rmse") is not None:
-        parts_zh.append(f"RMSE = {cv['rmse']:.1f} Mg/ha")
-        parts_en.append(f"RMSE = {cv['rmse']:.1f} Mg/ha")
-    if parts_zh:
-        s.add(Paragraph(Text("；".join(parts_zh) + "。", "; ".join(parts_en) + ".")))
+        s.add(Paragraph(Text(
+            f"{sm.get('survey_year', '')} 年调查样地 {sm['n_plots']} 个，以 {sm.get('model', '')} 模型由遥感因子估算地上生物量"
+            "（t/ha）；精度按空间分块交叉验证评价（随机交叉验证与对数线性基准模型并列）。",
+            f"{sm['n_plots']} plots surveyed in {sm.get('survey_year', '')}; above-ground biomass (t/ha) modelled "
+            f"from remote-sensing predictors with a {sm.get('model', '')} model; accuracy by spatial-block "
+            "cross-validation (random CV and a log-linear baseline beside it).")))
+    cv = p.get("cv")
+    if cv is not None and len(cv):
+        cols = [c for c in ("model", "cv", "n", "r2", "rmse", "rmse_pct", "bias") if c in cv.columns]
+        s.add(Table(Text("模型精度（交叉验证）", "Model accuracy (cross-validation)"), cv[cols].reset_index(drop=True),
+                    {"model": Text("模型", "Model"), "cv": Text("验证方式", "Validation"), "n": Text("样地数", "plots"),
+                     "r2": Text("R²", "R²"), "rmse": Text("RMSE (t/ha)", "RMSE (t/ha)"),
+                     "rmse_pct": Text("相对 RMSE (%)", "relative RMSE (%)"), "bias": Text("偏差 (t/ha)", "bias (t/ha)")},
+                    {"n": 0, "r2": 3, "rmse": 2, "rmse_pct": 1, "bias": 2}))
     by = p.get("by_class")
     if by is not None and len(by):
         frame = by.reset_index() if not isinstance(by.index, pd.RangeIndex) else by
         s.add(Table(Text("分地类生物量", "Biomass by class"), frame))
+    ch = p.get("change")
+    if ch is not None and len(ch):
+        cols = [c for c in ("stratum", "n_plots", "years", "mean_change_t_ha", "ci95_low_t_ha", "ci95_high_t_ha",
+                            "mean_c_rate_mgc_ha_yr") if c in ch.columns]
+        s.add(Table(Text("复测样地生物量变化", "Biomass change at remeasured plots"), ch[cols].reset_index(drop=True),
+                    {"stratum": Text("层", "Stratum"), "n_plots": Text("样地数", "plots"), "years": Text("年份", "Years"),
+                     "mean_change_t_ha": Text("平均变化 (t/ha)", "mean change (t/ha)"),
+                     "ci95_low_t_ha": Text("95 % 下限 (t/ha)", "95 % low (t/ha)"),
+                     "ci95_high_t_ha": Text("95 % 上限 (t/ha)", "95 % high (t/ha)"),
+                     "mean_c_rate_mgc_ha_yr": Text("碳变化速率 (Mg C/ha/年)", "carbon rate (Mg C/ha/yr)")},
+                    {"n_plots": 0, "mean_change_t_ha": 2, "ci95_low_t_ha": 2, "ci95_high_t_ha": 2,
+                     "mean_c_rate_mgc_ha_yr": 3}))
     s.add(*_fig(inp, "plots"))
     return s
 

@@ -1,0 +1,301 @@
+"""From a project run in memory to the report's inputs and figures.
+
+:func:`report_inputs` gathers what :func:`kunsink.report.build.build_report` shows from a
+:class:`kunsink.project.runner.ProjectRun`: the results each stage returned, the years compared, the
+study area and a data panel saying, for every layer, whether it is synthetic, real (kunsink's bundled
+boundary and census) or the user's own. :func:`draw_figures` draws the print maps (A4, through
+:mod:`kunsink.figures`) and charts from the same results. Rasters are read for display only, reduced
+to at most ``max_px`` pixels across through their overviews.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .build import ReportInputs
+from .document import Text
+
+__all__ = ["layer_status", "report_inputs", "draw_figures", "read_display_grid", "FIGURE_THEMES"]
+
+#: Figure themes in the order they are drawn; each becomes ``maps/<theme>.png`` (and ``.pdf`` for maps).
+FIGURE_THEMES = ("landcover", "stock", "change", "stocks_chart", "zones_chart", "coverage", "coverage_chart",
+                 "mines", "mines_chart", "plots")
+
+_RASTER_SUFFIXES = {".tif", ".tiff", ".vrt", ".img", ".jp2"}
+_ROLE_LABELS = {
+    "landcover": "土地覆被 land cover", "ndvi": "NDVI", "zones": "规划分区 zones", "greenspace": "绿地 green space",
+    "residential": "居住小区 neighbourhoods", "network": "道路网 street network", "osm": "OpenStreetMap",
+    "entrances": "公园入口 park entrances", "barriers": "阻隔 barriers", "candidates": "候选地块 candidate sites",
+    "built_up": "建成区 built-up area", "mine_registry": "矿山台账 mine registry",
+    "mine_imports": "矿山导入文件 mine import files", "plots": "监测样地 monitoring plots",
+    "densities": "碳密度表 carbon densities", "predictors": "遥感因子 predictors",
+}
+
+
+def layer_status(path: str | os.PathLike, layer: str | None = None) -> str:
+    """``"synthetic"`` if the file says it is generated (raster tag or ``source`` column), else ``"user"``.
+
+    Reads only tags or the ``source`` column of the first features, never the whole layer.
+    """
+    p = Path(path)
+    try:
+        if p.suffix.lower() in _RASTER_SUFFIXES:
+            import rasterio
+
+            with rasterio.open(p) as ds:
+                return "synthetic" if ds.tags().get("source", "").lower() == "synthetic" else "user"
+        if p.suffix.lower() == ".csv":
+            head = pd.read_csv(p, nrows=200, encoding="utf-8-sig", dtype=str)
+        else:
+            import pyogrio
+
+            info = pyogrio.read_info(p, layer=layer)
+            if "source" not in list(info["fields"]):
+                return "user"
+            head = pyogrio.read_dataframe(p, layer=layer, columns=["source"], read_geometry=False, max_features=200)
+        if "source" in head.columns and (head["source"].astype(str).str.lower() == "synthetic").any():
+            return "synthetic"
+    except Exception:  # noqa: BLE001 - a file the stage read already; its status is only unknown here
+        return "user"
+    return "user"
+
+
+def _panel_rows(run: Any, area: Any) -> list[dict[str, str]]:
+    rows = [{"layer": "行政区界 boundary", "file": f"kunsink 自带 bundled ({area.name})", "status": "real",
+             "source": "民政部行政区划 / 国家基础地理信息 (data/SOURCES.md)"}]
+    if getattr(area, "population", None):
+        rows.append({"layer": "常住人口 population (2020 census)", "file": "kunsink 自带 bundled", "status": "real",
+                     "source": "第七次全国人口普查 Seventh national census 2020"})
+    layers = (run.settings or {}).get("layers", {})
+    for role, value in layers.items():
+        items: list[tuple[str, dict[str, Any]]] = []
+        if isinstance(value, dict) and "path" in value:
+            items = [("", value)]
+        elif isinstance(value, dict):  # by year (land cover, NDVI) or by name (predictors)
+            items = [(str(k), v if isinstance(v, dict) else {"path": v}) for k, v in value.items() if v]
+        elif isinstance(value, list):
+            items = [("", v if isinstance(v, dict) else {"path": v}) for v in value if v]
+        elif value:
+            items = [("", {"path": value})]
+        for key, item in items:
+            path = item.get("path")
+            if not path:
+                continue
+            label = _ROLE_LABELS.get(role, role) + (f" {key}" if key else "")
+            name = Path(str(path)).name + (f" · {item['layer']}" if item.get("layer") else "")
+            rows.append({"layer": label, "file": name, "status": layer_status(path, item.get("layer")),
+                         "source": "kunsink 合成演示场景 synthetic demo scene"
+                         if layer_status(path, item.get("layer")) == "synthetic" else "用户提供 supplied by the user"})
+    return rows
+
+
+def _years(run: Any) -> tuple[int, int] | None:
+    c = (run.settings or {}).get("carbon", {})
+    a, b = c.get("baseline_year"), c.get("alternate_year")
+    if a is not None and b is not None:
+        return int(a), int(b)
+    years = sorted(int(y) for y in (run.settings or {}).get("layers", {}).get("landcover", {}) or {})
+    return (years[0], years[-1]) if len(years) >= 2 else None
+
+
+def report_inputs(run: Any, *, figures: dict[str, tuple[Text, bytes]] | None = None,
+                  made_on: dt.date | None = None, made_by: str = "kunsink") -> ReportInputs:
+    """The report's inputs from a :class:`~kunsink.project.runner.ProjectRun` (results in memory)."""
+    from ..area import get_area
+
+    area = get_area()
+    mines = run.result("mines")
+    gain = None
+    if mines is not None and mines.gain is not None:
+        g = mines.gain
+        gain = {"gain_mgc": g.gained_mgc, "ci95_low_mgc": g.gained_low_mgc, "ci95_high_mgc": g.gained_high_mgc}
+    plots = None
+    model = run.result("plots", "model")
+    if model is not None:
+        sm = dict(model.summary)
+        sm.setdefault("n_plots", sm.get("plots"))
+        change = run.result("plots", "change")
+        plots = {"summary": sm, "by_class": model.by_class, "cv": model.cv,
+                 "change": None if change is None else change.per_stratum}
+    crs = (run.settings or {}).get("crs")
+    notes = [n for st in run.stages.values() for n in st.notes if n.startswith("skipped")]
+    return ReportInputs(
+        area_name=area.name, area_km2=getattr(area, "area_km2", None), population=getattr(area, "population", None),
+        layers=_panel_rows(run, area), years=_years(run), carbon=run.result("carbon"),
+        coverage=run.result("greenspace", "coverage"), indicators=run.result("greenspace", "indicators"),
+        siting=run.result("greenspace", "sites"), mines=None if mines is None else mines.report, mines_gain=gain,
+        plots=plots, figures=figures or {}, made_by=made_by, made_on=made_on, notes=notes,
+        crs_name=_crs_name(crs),
+    )
+
+
+def _crs_name(crs: Any) -> str | None:
+    if not crs:
+        return None
+    try:
+        from ..figures import crs_label
+
+        return crs_label(crs)
+    except Exception:  # noqa: BLE001 - a label only
+        return str(crs)
+
+
+def read_display_grid(path: str | os.PathLike, max_px: int = 2000) -> Any:
+    """A raster reduced to at most ``max_px`` pixels on its long side (nearest, from overviews if any)."""
+    import rasterio
+    from rasterio.enums import Resampling
+
+    from ..figures import Grid
+
+    with rasterio.open(path) as ds:
+        f = max(1, int(np.ceil(max(ds.width, ds.height) / max_px)))
+        shape = (max(1, ds.height // f), max(1, ds.width // f))
+        arr = ds.read(1, out_shape=shape, resampling=Resampling.nearest)
+        transform = ds.transform * ds.transform.scale(ds.width / shape[1], ds.height / shape[0])
+        tags = ds.tags()
+        return Grid(arr, transform, ds.crs, ds.nodata, tags.get("source"), tags.get("units"))
+
+
+def _png(fig: Any, dpi: float) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def _find(files: list[Path], *prefixes: str) -> Path | None:
+    for pre in prefixes:
+        for f in files:
+            if f.name.startswith(pre) and f.suffix == ".tif":
+                return f
+    return None
+
+
+def draw_figures(run: Any, maps_dir: str | os.PathLike, *, date: dt.date | None = None, organisation: str = "kunsink",
+                 embed_dpi: float = 110.0) -> tuple[dict[str, tuple[Text, bytes]], list[Path]]:
+    """Draw every figure the run's results allow; save maps as A4 PNG and PDF and charts as PNG in ``maps_dir``.
+
+    Returns the figures for the report (PNG bytes at ``embed_dpi``) and the files written.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from .. import figures as F
+
+    maps_dir = Path(maps_dir)
+    maps_dir.mkdir(parents=True, exist_ok=True)
+    page = F.PageOptions(date=date or dt.date.today(), organisation=organisation)
+    out: dict[str, tuple[Text, bytes]] = {}
+    files: list[Path] = []
+    years = _years(run)
+    y0, y1 = (years if years else (None, None))
+    boundary = _boundary_frame()
+
+    def keep(theme: str, title: Text, fig: Any, map_: bool = True) -> None:
+        files.extend(F.save_figure(fig, maps_dir / theme, formats=("png", "pdf") if map_ else ("png",)))
+        out[theme] = (title, _png(fig, embed_dpi))
+        plt.close(fig)
+
+    lc_paths = (run.settings or {}).get("layers", {}).get("landcover", {}) or {}
+    if lc_paths and boundary is not None:
+        year = y0 if y0 is not None else sorted(lc_paths)[0]
+        path = lc_paths.get(year, lc_paths.get(str(year)))
+        if path:
+            grid = read_display_grid(path, page.max_px)
+            if str(grid.crs) == str(boundary.crs) or grid.crs == boundary.crs:
+                keep("landcover", Text(f"{year} 年土地覆被", f"Land cover {year}"),
+                     F.landcover_map(grid, boundary, year=year, page=page))
+    carbon = run.result("carbon")
+    zones = _zones(run)
+    if carbon is not None and boundary is not None:
+        stock = _find(carbon.files, "c_storage_bas", "c_storage")
+        if stock is not None:
+            keep("stock", Text(f"{y0 or ''} 年碳储量密度", f"Carbon stock {y0 or ''}"),
+                 F.carbon_stock_map(read_display_grid(stock, page.max_px), boundary, zones, year=y0, page=page))
+        change = _find(carbon.files, "c_change")
+        if change is not None:
+            keep("change", Text(f"{y0}–{y1} 碳储量变化", f"Change in carbon stock {y0}–{y1}"),
+                 F.carbon_change_map(read_display_grid(change, page.max_px), boundary, zones, years=years, page=page))
+        table = getattr(carbon, "table", None)
+        if table is not None:
+            labels = {"baseline": str(y0), "alternate": str(y1)} if years else None
+            keep("stocks_chart", Text("分地类、年份碳储量", "Carbon stock by class and year"),
+                 F.stocks_chart(table, date_labels=labels), map_=False)
+            if zones is not None and carbon.zones is not None:
+                keep("zones_chart", Text("分区碳储量变化", "Change in carbon stock by zone"),
+                     F.change_by_zone_chart(table), map_=False)
+    cov = run.result("greenspace", "coverage")
+    if cov is not None and boundary is not None:
+        res = cov.result
+        sites = run.result("greenspace", "sites")
+        green = _layer(run, "greenspace")
+        keep("coverage", Text("绿地服务半径覆盖", "Green-space reach"),
+             F.greenspace_map(res.neighbourhoods, boundary, green, gaps=res.gaps,
+                              sites=None if sites is None else sites.result.sites, page=page))
+        keep("coverage_chart", Text("按规则与口径的覆盖率", "Coverage by rule and measure"),
+             F.coverage_chart(cov.summary), map_=False)
+    mines = run.result("mines")
+    if mines is not None and boundary is not None and len(mines.data.sites):
+        keep("mines", Text("历史遗留矿山图斑与治理状态", "Mine sites by status"),
+             F.mines_map(_mine_sites(mines), boundary, page=page))
+        keep("mines_chart", Text("矿山治理进度", "Mine rehabilitation progress"),
+             F.mine_progress_chart(mines.report), map_=False)
+    plots = _layer(run, "plots")
+    if plots is not None and boundary is not None and run.stages.get("plots") and run.stages["plots"].status == "ok":
+        keep("plots", Text("监测样地", "Monitoring plots"), F.plots_map(plots, boundary, page=page))
+    return out, files
+
+
+def _boundary_frame() -> Any:
+    import geopandas as gpd
+
+    from ..area import get_area
+
+    area = get_area()
+    if area.boundary is None:
+        return None
+    b = area.boundary
+    frame = b if isinstance(b, gpd.GeoDataFrame) else gpd.GeoDataFrame(geometry=[b], crs=area.crs)
+    return frame.to_crs(area.crs) if frame.crs is not None and area.crs is not None else frame
+
+
+def _layer(run: Any, role: str) -> Any:
+    from ..config import get_working_crs
+    from ..io import read_vector
+
+    item = (run.settings or {}).get("layers", {}).get(role)
+    if not item or not isinstance(item, dict) or not item.get("path"):
+        return None
+    gdf = read_vector(item["path"], layer=item.get("layer"), encoding=item.get("encoding"))
+    return gdf.to_crs(get_working_crs()) if gdf.crs is not None else gdf
+
+
+def _zones(run: Any) -> Any:
+    try:
+        return _layer(run, "zones")
+    except Exception:  # noqa: BLE001 - zones only decorate the maps
+        return None
+
+
+def _mine_sites(mines: Any) -> Any:
+    import geopandas as gpd
+
+    sites = mines.data.sites
+    status = {sid: st for sid, (st, _d) in _current(mines).items()}
+    frame = gpd.GeoDataFrame(sites.copy(), geometry="geometry", crs=getattr(sites, "crs", None))
+    frame["status"] = frame["site_id"].map(status)
+    return frame
+
+
+def _current(mines: Any) -> dict[str, tuple[str, Any]]:
+    from ..mines.progress import current_status
+
+    return current_status(mines.data.state.events, mines.report.as_of)
