@@ -322,3 +322,117 @@ def test_data_that_looks_like_css_urls_still_saves(boundary, tmp_path):
     pts = _points([(LON, LAT)], name=["url(https://x.example/a.css) @import 'http://y.example/b.css'"])
     add_vector_layer(m, pts, "url(//z.example)", tooltip_fields=["name"], labels="name")
     assert save_map(m, tmp_path / "ok.html").exists()
+
+
+# --- labels, furniture, gaps, years ----------------------------------------------------------------
+
+
+def test_code_labels():
+    from kunsink.maps.labels import PARK_TYPES, code_label, landcover_label
+
+    assert code_label("community_park", "gs_type") == "社区公园 community park"
+    assert code_label(" Pocket_Park ", "gs_type") == "口袋公园 pocket park"
+    assert code_label("in_treatment", "status") == "治理中 in treatment"
+    assert code_label("none met", "status_line") == "均未达标 no rule met"
+    assert code_label("not recovering", "flag") == "未恢复 not recovering"
+    assert code_label("grassland", "stratum") == "草地 grassland"
+    assert code_label(2, "landcover_code") == landcover_label(2) == "林地 forest"
+    assert code_label("综合公园", "gs_type") == "综合公园"  # free text passes through
+    assert code_label("x", PARK_TYPES) == "x" and code_label(None, "gs_type") is None
+    assert code_label(5, "population") == 5
+    assert all(" " in label and label.split(" ", 1)[0] != label.split(" ", 1)[1] for label in PARK_TYPES.values())
+
+
+def test_coded_values_shown_as_labels(boundary):
+    pts = _points([(LON, LAT), (LON + 0.01, LAT)], gs_type=["community_park", "街头绿地"],
+                  status=["in_treatment", "all met"], highway=["primary", "primary"])
+    m = new_map(boundary)
+    add_vector_layer(m, pts, "p", tooltip_fields=["gs_type"], popup_fields=["gs_type", "status", "highway"])
+    texts = _texts(render_html(m))
+    assert "社区公园 community park" in texts and "街头绿地" in texts
+    assert "治理中 in treatment" in texts and "全部达标 all rules met" in texts and "主干路 primary road" in texts
+    assert not any(t in ("community_park", "in_treatment", "all met", "primary") for t in texts)
+
+
+def test_scale_is_metric_and_layer_control_folded(boundary):
+    page = render_html(new_map(boundary))
+    assert "L.control.scale({metric: true, imperial: false" in page
+    assert "L.control.scale()" not in page  # Leaflet's default adds feet and miles
+    assert '"collapsed": true' in page and '"collapsed": false' not in page
+    assert '"collapsed": false' in render_html(new_map(boundary, collapse_layers=False))
+    # popups keep clear of the title box; tooltips hide while a popup is open
+    assert "autoPanPaddingTopLeft" in page and "kunsink-title" in page and "kz-popup-open" in page
+
+
+def test_layer_ignoring_the_mouse(boundary):
+    m = new_map(boundary)
+    add_vector_layer(m, boundary, "gaps", interactive=False)
+    page = render_html(m)
+    assert "interactive: false," in page
+    with pytest.raises(LayerError, match="interactive=False"):
+        add_vector_layer(new_map(boundary), boundary, "g", tooltip_fields=["name"] if "name" in boundary else
+                         [c for c in boundary.columns if c != "geometry"][:1], interactive=False)
+
+
+def test_legend_section_follows_several_layers(boundary):
+    m = new_map(boundary)
+    add_vector_layer(m, boundary, "a", show=False)
+    add_vector_layer(m, boundary, "b", show=True)
+    add_vector_layer(m, boundary, "c", show=False)
+    add_legend(m, "ab", {"x": "#112233"}, layer=["a", "b"])
+    add_legend(m, "c only", {"y": "#445566"}, layer="c")
+    page = render_html(m)
+    ab = re.search(r'<div class="kz-section" data-layer="a" data-layers="([^"]*)"([^>]*)>', page)
+    assert ab and json.loads(ab.group(1).replace("&#34;", '"').replace("&quot;", '"')) == ["a", "b"]
+    assert "display:none" not in ab.group(2)  # b is on at start
+    c = re.search(r'<div class="kz-section" data-layer="c"[^>]*>', page)
+    assert c and "display:none" in c.group(0)
+
+
+def test_demo_maps_show_labels_not_codes(demo_run):
+    for name in ("overview", "greenspace", "carbon", "mines"):
+        page = (demo_run / "maps" / f"{name}.html").read_text(encoding="utf-8")
+        texts = _texts(page)
+        joined = " ".join(texts)
+        for code in ("community_park", "pocket_park", "city_park", "green_belt", "in_treatment"):
+            assert code not in joined, (name, code)
+        assert SYNTHETIC_NOTICE in page  # every demo map shows synthetic data and says so
+        if name in ("overview", "greenspace"):
+            assert "社区公园 community park" in texts and "口袋公园 pocket park" in texts
+    green = (demo_run / "maps" / "greenspace.html").read_text(encoding="utf-8")
+    assert "服务范围 Service areas" in green and "缺口 Gaps" in green  # legend sections
+    assert "缺口人口 residents in gap" in " ".join(_texts(green))  # gap figures in the neighbourhood popups
+
+
+def test_carbon_map_names_years(demo_run, tmp_path):
+    import rasterio
+
+    from kunsink.maps import carbon_map
+    from kunsink.maps.carbon import run_years
+
+    out = demo_run / "outputs" / "carbon"
+    assert run_years(out) == (2020, 2025)
+    page = render_html(carbon_map(out))
+    for text in ("碳密度 Carbon density 2020", "碳密度 Carbon density 2025", "碳储量变化 Carbon change 2020→2025"):
+        assert json.dumps(text)[1:-1] in page or text in page
+    assert "(baseline)" not in page and "(alternate)" not in page and "Alternate" not in page
+
+    bare = tmp_path / "carbon"
+    bare.mkdir()
+    for f in ("c_storage_bas.tif", "c_storage_alt.tif", "c_change_bas_alt.tif"):
+        with rasterio.open(out / f) as src:  # the same raster without its year tag
+            profile, data = src.profile, src.read(1)
+            tags = {k: v for k, v in src.tags().items() if k != "year"}
+        with rasterio.open(bare / f, "w", **{**profile, "driver": "GTiff"}) as dst:
+            dst.write(data, 1)
+            dst.update_tags(**tags)
+    assert run_years(bare) == (None, None)  # no summary, no year tags: years unknown
+    page = render_html(carbon_map(bare))
+    assert json.dumps("碳密度 Carbon density 第一期 first date")[1:-1] in page
+    assert json.dumps("碳密度 Carbon density 第二期 second date")[1:-1] in page
+    assert "baseline" not in page.split("L.map(", 1)[1].lower()
+    (bare / "summary.json").write_text(json.dumps({"landcover": "/nowhere/lc_2018.tif",
+                                                   "alt_landcover": "/nowhere/lc_2023.tif"}), encoding="utf-8")
+    assert run_years(bare) == (2018, 2023)  # from the input file names
+    page = render_html(carbon_map(bare, years=(2015, None)))
+    assert json.dumps("碳密度 Carbon density 2015")[1:-1] in page
