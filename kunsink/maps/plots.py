@@ -54,7 +54,8 @@ def design_map(plots: Any, landcover: Any = None, boundary: Any = None, roads: A
     if roads is not None:
         add_vector_layer(m, roads, "道路 Roads used for access", style={"color": "#5a5a5a", "weight": 0.8},
                          show=False)
-    fields = {k: v for k, v in {"plot_id": "样地号 plot", "stratum_zh": "层 stratum", "stratum": "stratum",
+    # ``stratum`` (a land-cover class name) is shown as "草地 grassland", so ``stratum_zh`` is not repeated
+    fields = {k: v for k, v in {"plot_id": "样地号 plot", "stratum": "层 stratum",
                                  "lon_wgs84": "经度 lon (WGS84)", "lat_wgs84": "纬度 lat (WGS84)",
                                  "x_cgcs2000_m": "X (CGCS2000, m)", "y_cgcs2000_m": "Y (CGCS2000, m)",
                                  "road_dist_m": "距道路 to road (m)", "source": "来源 source"}.items()
@@ -62,7 +63,7 @@ def design_map(plots: Any, landcover: Any = None, boundary: Any = None, roads: A
     add_vector_layer(m, plots, "样地 Plots",
                      style=lambda row: {"color": "#111111", "weight": 1.0, "radius": 6, "fillOpacity": 0.95,
                                         "fillColor": _class_colour(row.get("landcover_code"))},
-                     tooltip_fields={k: fields[k] for k in ("plot_id", "stratum_zh", "stratum") if k in fields},
+                     tooltip_fields={k: fields[k] for k in ("plot_id", "stratum") if k in fields},
                      popup_fields=fields, labels="plot_id" if len(plots) <= 150 else None)
     codes = sorted({int(c) for c in plots["landcover_code"]}) if "landcover_code" in plots.columns else []
     if codes:
