@@ -238,7 +238,7 @@ def test_user_project_runs_every_stage_into_one_folder(user_project, user_run):
     text = (user_project / "kunsink.yaml").read_text(encoding="utf-8").replace("output: out\n", "")
     (user_project / "default.yaml").write_text(text, encoding="utf-8")
     assert load_project(user_project / "default.yaml").settings["output"] == str(user_project / "kunsink-output")
-    assert [s.status for s in run.stages.values()] == ["ok", "ok", "ok", "skipped"]
+    assert [s.status for s in run.stages.values()] == ["ok", "ok", "ok", "skipped", "ok"]
     assert "layers.plots" in run.stages["plots"].notes[0]
     carbon = run.result("carbon")
     assert carbon.summary["year_base"] == 2020 and carbon.summary["year_alt"] == 2025
@@ -253,8 +253,12 @@ def test_user_project_runs_every_stage_into_one_folder(user_project, user_run):
     assert mines.recovery is not None and mines.gain.gained_mgc > 0
     for rel in ("carbon/summary.json", "greenspace/coverage/coverage.gpkg", "greenspace/indicators/indicators.csv",
                 "greenspace/sites/sites.csv", "mines/registry.gpkg", "mines/sites.gpkg", "mines/summary.json",
-                "run.json", "kunsink.resolved.yaml"):
+                "run.json", "kunsink.resolved.yaml", "report.html", "report.docx", "tables.xlsx",
+                "maps/landcover.png", "maps/stock.png", "maps/coverage.png", "maps/mines.png"):
         assert (out / rel).is_file(), rel
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "居住区" in page or "小区" in page  # the GBK layer's names reach the report
+    assert "Monitoring plots was not configured in this run" in page  # plots skipped, and said so
     manifest = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert manifest["stages"]["carbon"]["status"] == "ok" and manifest["finished"]
     assert manifest["stages"]["greenspace"]["parts"] == ["coverage", "indicators", "sites"]
@@ -302,7 +306,10 @@ def test_another_district_with_only(tmp_path):
     files = _write_scene(tmp_path / "qs", BOX, shift)
     (tmp_path / "kunsink.yaml").write_text(_project_text(files, tmp_path, area="150204", sites=1), encoding="utf-8")
     run = run_project(tmp_path / "kunsink.yaml", only="carbon,greenspace")
-    assert [s.status for s in run.stages.values()] == ["ok", "ok", "skipped", "skipped"]
+    assert [s.status for s in run.stages.values()] == ["ok", "ok", "skipped", "skipped", "ok"]
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "<title>青山区碳汇" in page and "(EPSG:4546)" in page, page[page.find("<title>"):page.find("</title>")]
+    assert (tmp_path / "out" / "report.docx").is_file() and (tmp_path / "out" / "maps" / "stock.png").is_file()
     assert run.stages["mines"].notes == ["skipped: no mine registry (layers.mine_registry or layers.mine_imports)"]
     s = run.result("carbon").summary
     assert s["study_area"]["name"] == "青山区" and s["study_area"]["adcodes"] == [150204]

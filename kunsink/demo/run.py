@@ -64,42 +64,76 @@ def demo_zones(boundary: Any, river: Any) -> Any:
 def run_demo(maps_dir: str | os.PathLike = "maps", data_dir: str | os.PathLike | None = None,
              out_dir: str | os.PathLike = "outputs/demo", mc: int = 1000,
              progress: Callable[[str], None] | None = None) -> Iterator[str]:
-    """Build the demo maps and the carbon baseline; yields one line of report per product."""
+    """Run the bundled project file into ``out_dir`` and draw the interactive maps into ``maps_dir``.
+
+    ``out_dir`` receives what ``kunsink run`` of ``kunsink/data/projects/kundulun-demo.yaml`` writes:
+    ``carbon/``, ``greenspace/``, ``mines/``, ``plots/``, ``report.html``/``.docx``/``.pdf``, ``maps/``
+    (A4 print maps), ``tables.xlsx``, ``run.json`` and ``kunsink.resolved.yaml``; ``maps_dir`` the
+    offline web maps (``overview``, ``carbon``, ``greenspace``, ``mines``). Yields one line per product.
+    ``data_dir`` must be the bundled scene (the project file names it); ``mc`` sets the Monte Carlo
+    iterations of carbon and mines.
+    """
     import rasterio
 
-    from ..carbon.run import run_carbon
-    from ..io import write_vector
     from ..maps import carbon_map, overview_map, save_map
+    from ..maps.greenspace import greenspace_map
+    from ..maps.mines import mines_map
+    from ..project import load_project, run_project
+    from ..project.bundled import demo_project_path
 
     say = progress or (lambda _msg: None)
     gpkg, rasters = _scene_paths(data_dir)
     maps_dir, out_dir = Path(maps_dir), Path(out_dir)
-    say("reading the demo scene")
+    project = load_project(demo_project_path())
+    project.settings["carbon"]["mc"] = mc
+    project.settings["mines"]["mc"] = mc
+    run = run_project(project, out=out_dir, progress=lambda stage, msg: say(f"{stage}: {msg}"))
+    out_dir = run.out_dir
+
+    carbon = run.result("carbon")
+    if carbon is not None:
+        s = carbon.summary
+        yield (f"carbon {s['year_base']}: {s['total_mgc']:,.0f} Mg C (95 % MC {s['ci95_low_mgc']:,.0f}–"
+               f"{s['ci95_high_mgc']:,.0f}); {s['year_alt']}: {s['total_alt_mgc']:,.0f}; change {s['change_mgc']:+,.0f} "
+               f"Mg C → {out_dir / 'carbon'} (synthetic)")
+    cov = run.result("greenspace", "coverage")
+    sites = run.result("greenspace", "sites")
+    if cov is not None:
+        r = cov.summary["rules"]
+        line = "; ".join(f"{rid} {x['line']['area_covered_pct']:.1f} % of residential land"
+                         + (f" (walking {x['network']['area_covered_pct']:.1f} %)" if "network" in x else "")
+                         for rid, x in r.items())
+        yield f"green-space reach (cn-300-500, straight line): {line} → {out_dir / 'greenspace'} (synthetic)"
+    mines = run.result("mines")
+    if mines is not None:
+        rep = mines.report
+        yield (f"mines: {rep.completed_km2:.4f} of {rep.target_km2:g} km² completed in {rep.period[0]}–{rep.period[1]} "
+               f"({rep.progress_pct:.1f} %); {len(rep.behind)} site(s) behind schedule as of {rep.as_of} → "
+               f"{out_dir / 'mines'} (synthetic)")
+    report = run.stages.get("report")
+    if report is not None and report.status == "ok":
+        yield "report: " + ", ".join(str(f) for f in report.files) + " (synthetic demo data)"
+        yield from (f"note: {n}" for n in report.notes)
+
+    say("drawing the web maps")
     layers = load_demo_layers(data_dir)
     with rasterio.open(rasters / "landcover_2020.tif") as ds:
         landcover = {"array": ds.read(1), "transform": ds.transform, "crs": ds.crs, "nodata": ds.nodata,
                      "source": ds.tags().get("source")}
-    say("drawing maps/overview.html")
     keys = ("boundary", "river", "wetland", "greenspace", "residential", "network", "mine_sites")
     m = overview_map({"landcover": landcover, **{k: layers[k] for k in keys if k in layers}})
     yield f"wrote {save_map(m, maps_dir / 'overview.html')} (land cover 2020, river and wetland, parks, " \
           f"neighbourhoods, network, mine sites; synthetic demo data)"
-
-    say("carbon baseline 2020 → 2025")
-    zones = demo_zones(layers["boundary"], layers["river"])
-    zones_path = write_vector(zones, out_dir / "zones.gpkg", layer="zones")
-    result = run_carbon(rasters / "landcover_2020.tif", out_dir / "carbon", alt=rasters / "landcover_2025.tif",
-                        zones=zones_path, zone_field="name", years=(2020, 2025), price=DEMO_PRICE_PER_MGC,
-                        discount_pct=3.0, mc=mc, seed=2023)
-    s = result.summary
-    yield (f"carbon 2020: {s['total_mgc']:,.0f} Mg C (95 % MC {s['ci95_low_mgc']:,.0f}–{s['ci95_high_mgc']:,.0f}); "
-           f"2025: {s['total_alt_mgc']:,.0f}; change {s['change_mgc']:+,.0f} Mg C → {out_dir / 'carbon'} (synthetic)")
-    say("drawing maps/carbon.html")
-    cm = carbon_map(out_dir / "carbon", zones=zones, boundary=layers["boundary"])
-    yield f"wrote {save_map(cm, maps_dir / 'carbon.html')} (stock 2020/2025, change, zone totals; synthetic demo data)"
-
-    from .greenspace import demo_greenspace
-    from .mines import demo_mines
-
-    yield from demo_greenspace(layers, maps_dir, out_dir, progress=say)
-    yield from demo_mines(layers, data_dir, maps_dir, out_dir, progress=say)
+    if carbon is not None:
+        zones = demo_zones(layers["boundary"], layers["river"])
+        cm = carbon_map(out_dir / "carbon", zones=zones, boundary=layers["boundary"])
+        yield f"wrote {save_map(cm, maps_dir / 'carbon.html')} (stock 2020/2025, change, zone totals; synthetic demo data)"
+    if cov is not None:
+        gm = greenspace_map(cov.result, None if sites is None else sites.result, boundary=layers.get("boundary"),
+                            data_source="synthetic")
+        yield (f"wrote {save_map(gm, maps_dir / 'greenspace.html')} (neighbourhoods by status, 300/500 m service "
+               "areas, gaps, proposed pocket parks; synthetic demo data)")
+    if mines is not None:
+        mm = mines_map(mines.data, report=mines.report, gain=mines.gain, recovery=mines.recovery, ndvi=mines.ndvi,
+                       boundary=layers.get("boundary"))
+        yield f"wrote {save_map(mm, maps_dir / 'mines.html')} (mine sites by status, surveys, NDVI trends; synthetic demo data)"

@@ -124,7 +124,9 @@ def report_inputs(run: Any, *, figures: dict[str, tuple[Text, bytes]] | None = N
         change = run.result("plots", "change")
         plots = {"summary": sm, "by_class": model.by_class, "cv": model.cv,
                  "change": None if change is None else change.per_stratum}
-    crs = (run.settings or {}).get("crs")
+    from ..config import get_working_crs
+
+    crs = (run.settings or {}).get("crs") or get_working_crs()
     notes = [n for st in run.stages.values() for n in st.notes if n.startswith("skipped")]
     return ReportInputs(
         area_name=area.name, area_km2=getattr(area, "area_km2", None), population=getattr(area, "population", None),
@@ -237,8 +239,10 @@ def draw_figures(run: Any, maps_dir: str | os.PathLike, *, date: dt.date | None 
         res = cov.result
         sites = run.result("greenspace", "sites")
         green = _layer(run, "greenspace")
+        # gaps of one rule (the one sites were chosen for, else the first), straight line: the official measure
+        rule = sites.summary.get("rule") if sites is not None else next(iter(cov.summary.get("rules", {})), None)
         keep("coverage", Text("绿地服务半径覆盖", "Green-space reach"),
-             F.greenspace_map(res.neighbourhoods, boundary, green, gaps=res.gaps,
+             F.greenspace_map(res.neighbourhoods, boundary, green, gaps=res.gaps, gap_rule=rule, gap_mode="line",
                               sites=None if sites is None else sites.result.sites, page=page))
         keep("coverage_chart", Text("按规则与口径的覆盖率", "Coverage by rule and measure"),
              F.coverage_chart(cov.summary), map_=False)

@@ -1,0 +1,118 @@
+"""``kunsink demo`` leaves the deliverable: report (HTML, Word, PDF), A4 print maps and one workbook.
+
+The HTML report is opened in headless Chromium with the network cut off (skipped without the
+browser unless KUNSINK_REQUIRE_BROWSER=1).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from kunsink.report import REPORT_SECTIONS
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def _out(demo_run: Path) -> Path:
+    return demo_run / "outputs"
+
+
+def test_demo_writes_the_whole_deliverable(demo_run):
+    out = _out(demo_run)
+    for name in ("report.html", "report.docx", "tables.xlsx", "run.json", "kunsink.resolved.yaml"):
+        assert (out / name).is_file(), name
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert {k: v["status"] for k, v in run["stages"].items()} == {
+        "carbon": "ok", "greenspace": "ok", "mines": "ok", "plots": "ok", "report": "ok"}
+    page = (out / "report.html").read_text(encoding="utf-8")
+    ids = re.findall(r'<section id="([^"]+)">', page)
+    assert [i for i in ids if i in REPORT_SECTIONS] == list(REPORT_SECTIONS)
+    assert 'id="synthetic-banner"' in page
+    # every analysis of the demo is in the report, none is "not configured"
+    assert "was not configured in this run" not in page
+    for text in ("2020", "2025", "300米见绿", "0.2 km²", "R²", "Mg C"):
+        assert text in page, text
+    assert not re.search(r"\balternate\b|基线|情景", page)
+
+
+def test_print_maps_are_a4_with_their_pdfs(demo_run):
+    from PIL import Image
+
+    maps = _out(demo_run) / "maps"
+    for theme in ("landcover", "stock", "change", "coverage", "mines", "plots"):
+        png, pdf = maps / f"{theme}.png", maps / f"{theme}.pdf"
+        assert pdf.read_bytes()[:5] == b"%PDF-", theme
+        w, h = Image.open(png).size
+        ratio = max(w, h) / min(w, h)
+        assert abs(ratio - 297 / 210) < 0.01, (theme, w, h)  # A4 either way round
+        assert min(w, h) >= 1600  # 200 dpi: 210 mm ≈ 1654 px
+    for chart in ("stocks_chart", "zones_chart", "coverage_chart", "mines_chart"):
+        assert (maps / f"{chart}.png").is_file(), chart
+
+
+def test_word_report_opens_with_headings_tables_and_figures(demo_run):
+    import docx
+
+    d = docx.Document(str(_out(demo_run) / "report.docx"))
+    heads = [p.text for p in d.paragraphs if p.style.name == "Heading 1"]
+    assert len(heads) == len(REPORT_SECTIONS)
+    assert len(d.tables) >= 10
+    assert len(d.inline_shapes) >= 8
+
+
+def test_workbook_holds_every_table(demo_run):
+    import openpyxl
+
+    out = _out(demo_run)
+    csvs = [p for p in out.rglob("*.csv") if not any(x.startswith(".") for x in p.relative_to(out).parts)]
+    wb = openpyxl.load_workbook(out / "tables.xlsx", read_only=True)
+    assert len(wb.sheetnames) == len(csvs) + 1  # the About sheet first
+    assert wb.sheetnames[0].startswith("说明")
+
+
+def test_report_pdf_when_a_browser_is_present(demo_run):
+    from kunsink.report.pdf import find_browser
+
+    pdf = _out(demo_run) / "report.pdf"
+    if find_browser() is None:
+        assert not pdf.exists()
+        return
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+
+
+@pytest.mark.browser
+def test_report_renders_offline_in_chromium(demo_run):
+    reasons = []
+    if not CHROMIUM.exists():
+        reasons.append(f"{CHROMIUM} is not installed")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        reasons.append("the playwright package is not installed")
+    if reasons:
+        if os.environ.get("KUNSINK_REQUIRE_BROWSER") == "1":
+            pytest.fail("; ".join(reasons))
+        pytest.skip("; ".join(reasons))
+    remote, errors = [], []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("file:", "data:"))
+                   else (remote.append(route.request.url), route.abort()))
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto((_out(demo_run) / "report.html").resolve().as_uri())
+        for key in REPORT_SECTIONS:
+            assert page.locator(f"section#{key}").is_visible(), key
+        # every figure decoded and drawn (a broken data URI has naturalWidth 0)
+        widths = page.eval_on_selector_all("figure img", "imgs => imgs.map(i => i.naturalWidth)")
+        assert widths and min(widths) > 100
+        banner = page.locator("#synthetic-banner")
+        assert banner.is_visible() and "SYNTHETIC" in banner.inner_text()
+        browser.close()
+    assert remote == [] and errors == []
