@@ -370,10 +370,11 @@ def test_mines_popup_clear_of_title(page_of, demo_run):
     page, events = page_of(demo_run / "maps" / "mines.html")
     _check_furniture(page, events)
     top = page.evaluate(
-        f"""() => {{ const m = {MAP_JS}; let best = null, bestLayer = null;
-            m.eachLayer(l => {{ if (l.feature && l.getBounds) {{
+        f"""() => {{ const m = {MAP_JS}; let best = null; const w = m.getSize().x;
+            m.eachLayer(l => {{ if (l.feature && l.getBounds) {{  // the top-most site under the title's span
                 const c = m.latLngToContainerPoint(l.getBounds().getCenter());
-                if (!best || c.y < best.y) {{ best = c; bestLayer = l; }} }} }});
+                if (c.x < w * 0.3 || c.x > w * 0.7) return;
+                if (!best || c.y < best.y) {{ best = c; }} }} }});
             const box = m.getContainer().getBoundingClientRect();
             return [box.left + best.x, box.top + best.y]; }}""")
     page.mouse.click(*top)
@@ -383,6 +384,7 @@ def test_mines_popup_clear_of_title(page_of, demo_run):
     title = page.locator("#kunsink-title").bounding_box()
     box = popup.bounding_box()
     assert not _overlaps(box, title), f"popup {box} under the title {title}"
+    assert box["y"] + box["height"] > title["y"] + title["height"] + 300  # a tall popup, pushed below the title
     text = page.locator(".leaflet-popup-content").inner_text()
     assert re.search(r"(计划 planned|治理中 in treatment|已完工 completed|已验收 accepted)", text)
     assert not re.search(r"\b(in_treatment|not recovering|too early to judge)\b", text.replace("未恢复 not recovering", ""))
