@@ -387,3 +387,52 @@ def test_out_dot_and_bad_chunks(pair, tmp_path, monkeypatch, capsys):
         assert main(["carbon", "--landcover", str(bas), "--densities", str(pools), "--chunks", bad,
                      "--out", str(tmp_path / "c")]) == 2
         assert "multiple of 512" in capsys.readouterr().err
+
+
+# --- compute and write apart ------------------------------------------------------------------
+
+def _map_zone_sums(result, zones_fn=None):
+    """The change map's own sums (Mg C): what the zone change equalled before it came from transitions."""
+    from kunsink.carbon.stocks import reduce_zone_sums, zone_sum_tasks
+
+    parts = zone_sum_tasks(result.rasters["c_change_bas_alt"], zones_fn)
+    import dask
+
+    return reduce_zone_sums(list(dask.compute(*parts))) * result.summary["pixel_area_m2"] / 1e4
+
+
+@pytest.mark.parametrize("zoned", [False, True])
+def test_compute_then_write_equals_the_change_map(pair, tmp_path, zoned):
+    from kunsink.carbon.run import _prepare_zones, compute_carbon, write_carbon
+
+    bas, alt, pools = pair
+    zones = _zones(tmp_path) if zoned else None
+    work = tmp_path / "work"
+    work.mkdir()
+    r = compute_carbon(bas, alt=alt, densities=pools, zones=zones, zone_field="名称" if zoned else None, workdir=work)
+    assert not (tmp_path / "o").exists() and r.files == []  # nothing written by compute
+    assert set(r.rasters) >= {"c_storage_bas", "c_storage_alt", "c_change_bas_alt"}
+    assert all(hasattr(a, "dask") for a in r.rasters.values())  # lazy
+    zones_fn = _prepare_zones(zones, "名称", r.grid, [])[0] if zoned else None
+    by_map = _map_zone_sums(r, zones_fn)
+    assert _rel(r.summary["change_mgc"], float(by_map.sum())) < 1e-9
+    if zoned:
+        z = r.zones  # zone_id 1, 2 → the map's zone numbers
+        for zid, change in z["change_mgc"].items():
+            assert _rel(change, float(by_map.get(zid, 0.0))) < 1e-9
+    files = write_carbon(r, tmp_path / "o")
+    assert {f.name for f in files} >= {"c_change_bas_alt.tif", "summary.csv", "tables.xlsx"}
+    assert all(f.exists() for f in files)
+    assert json.loads((tmp_path / "o" / "summary.json").read_text(encoding="utf-8"))["change_mgc"] == \
+        pytest.approx(r.summary["change_mgc"], rel=1e-12)
+
+
+def test_change_of_exactly_minus_one_is_skipped_as_the_map_skips_it(tmp_path):
+    """A class change of exactly −1 Mg C/ha equals the maps' nodata: the map and the totals both leave it out."""
+    from kunsink.carbon.stocks import change_from_transitions
+
+    table = pd.DataFrame({"c_above": [3.0, 2.0], "c_below": [0.0, 0.0], "c_soil": [0.0, 0.0], "c_dead": [0.0, 0.0]},
+                         index=pd.Index([1, 2], name="lucode"))
+    trans = pd.Series([10, 5], index=pd.MultiIndex.from_tuples([(1, 2), (2, 1)], names=["code", "code_alt"]))
+    out = change_from_transitions(trans, table, None, 1e4)  # 1 ha pixels
+    assert out.to_dict() == {0: 5.0}  # +1 × 5 kept; −1 × 10 skipped

@@ -1,8 +1,10 @@
-"""The carbon model end to end: read inputs, two chunked passes, uncertainty, value, write outputs.
+"""The carbon model end to end: :func:`compute_carbon` (tables computed, maps lazy), :func:`write_carbon`.
 
-This is the I/O edge of :mod:`kunsink.carbon`; the arithmetic lives in :mod:`.stocks`,
-:mod:`.uncertainty` and :mod:`.valuation`. ``kunsink carbon`` and notebooks call
-:func:`run_carbon`.
+:func:`compute_carbon` reads the land cover(s) once — every total per class, zone and date, the
+transitions, and the change as the change map holds it — and returns a :class:`CarbonResult` whose maps
+are lazy dask arrays; :func:`write_carbon` stores those maps in one dask pass and writes the tables;
+:func:`run_carbon` (``kunsink carbon``) does both. The arithmetic lives in :mod:`.stocks`,
+:mod:`.uncertainty` and :mod:`.valuation`; reports and print maps take the result in memory.
 """
 
 from __future__ import annotations
@@ -25,12 +27,12 @@ from ..rasterout import check_compress, store_geotiffs
 from ..tables import write_csv, write_json
 from ..rasters import grid_difference, open_landcover, open_raster, pixel_area_m2, warp_to_grid
 from .densities import POOLS, resolve_density_table, unverified_pools
-from .stocks import (ClassStats, change_array, check_codes, class_table, paired_statistics, pool_totals,
-                     reduce_zone_sums, stock_arrays, zone_sum_tasks, zone_totals)
+from .stocks import (ClassStats, change_array, change_from_transitions, check_codes, class_table, paired_statistics,
+                     pool_totals, reduce_zone_sums, stock_arrays, zone_sum_tasks, zone_totals)
 from .uncertainty import PoolAreas, approach1, monte_carlo
 from .valuation import valuation_constant
 
-__all__ = ["CarbonResult", "run_carbon", "MGC_TO_TCO2E"]
+__all__ = ["CarbonResult", "MGC_TO_TCO2E", "carbon_tables", "compute_carbon", "run_carbon", "write_carbon"]
 
 #: Mg C → t CO2e (44/12).
 MGC_TO_TCO2E = 44.0 / 12.0
@@ -49,6 +51,14 @@ class CarbonResult:
     table: pd.DataFrame | None = None
     #: Area (ha) per class transition between the two dates (``transitions.csv``).
     transitions: pd.DataFrame | None = None
+    #: The maps, lazy (dask, float32, Mg C/ha or currency/ha, nodata −1) on ``grid``: ``c_<pool>[_bas|_alt]``,
+    #: ``c_storage…``, ``c_change_bas_alt`` and ``npv_bas_alt``. Computed only when written or computed.
+    rasters: dict[str, Any] = field(default_factory=dict)
+    #: The land-cover grid (rioxarray DataArray) the rasters lie on: CRS, transform, shape.
+    grid: Any = None
+    #: Per raster: its tags (units, description, year, source) and QGIS style.
+    raster_tags: dict[str, dict[str, str]] = field(default_factory=dict)
+    raster_styles: dict[str, str] = field(default_factory=dict)
 
 
 # rasterio warns spuriously ("no geotransform") when rasterize runs in several threads at once; the
@@ -202,15 +212,70 @@ def run_carbon(
     -------
     CarbonResult
     """
-    if chunks <= 0 or chunks % 512:
-        raise ConfigError(f"chunks must be a positive multiple of 512 pixels; got {chunks}")
     compress = check_compress(compress)
-    check_run_values(years=years, price=price, discount_pct=discount_pct, price_change_pct=price_change_pct, mc=mc)
-    from ..sources import landcover_files, landcover_source
+    from ..sources import landcover_files
 
     lc_files, lc_path = landcover_files(landcover)  # a file, several tiles, or a folder of tiles
     check_outputs(inputs=[lc_files, lc_path, alt, reclass, zones, densities, pool_rasters, alt_pool_rasters],
                   dirs={"--out": out_dir})
+    out_dir = Path(out_dir).resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    client = _client(scheduler)
+    work = new_staging(out_dir, "carbon")
+    try:
+        result = compute_carbon(landcover, alt=alt, scheme=scheme, reclass=reclass, densities=densities,
+                                pool_rasters=pool_rasters, alt_pool_rasters=alt_pool_rasters, zones=zones,
+                                zone_field=zone_field, years=years, dates=dates, price=price,
+                                discount_pct=discount_pct, price_change_pct=price_change_pct, mc=mc, seed=seed,
+                                correlate_dates=correlate_dates, chunks=chunks, scheduler=client, workdir=work)
+        result.files = write_carbon(result, out_dir, rasters=write_rasters, overviews=overviews, cog=cog,
+                                    compress=compress, scheduler=client)
+        return result
+    finally:
+        drop_staging(work)
+        if client is not None and client is not scheduler:
+            client.close()
+
+
+@user_errors
+def compute_carbon(
+    landcover: str | os.PathLike,
+    *,
+    workdir: str | os.PathLike,
+    alt: str | os.PathLike | None = None,
+    scheme: str | None = None,
+    reclass: str | os.PathLike | None = None,
+    densities: str | os.PathLike | pd.DataFrame | None = None,
+    pool_rasters: dict[str, str | os.PathLike] | None = None,
+    alt_pool_rasters: dict[str, str | os.PathLike] | None = None,
+    zones: str | os.PathLike | None = None,
+    zone_field: str | None = None,
+    years: tuple[int, int] | None = None,
+    dates: tuple[int, int | None] | None = None,
+    price: float | None = None,
+    discount_pct: float = 0.0,
+    price_change_pct: float = 0.0,
+    mc: int = 0,
+    seed: int = 0,
+    correlate_dates: bool = True,
+    chunks: int = 1024,
+    scheduler: Any = None,
+) -> CarbonResult:
+    """Carbon stocks, change, value and uncertainty in memory: tables computed, maps lazy.
+
+    One pass over the land cover(s) gives every total (per class, zone and date), the transitions and
+    the change as the change map holds it (from per-zone transitions; with raster pools, from a pass
+    over the change map). The maps are returned as lazy dask arrays (:attr:`CarbonResult.rasters`) that
+    :func:`write_carbon` stores. Parameters as :func:`run_carbon`; ``workdir`` holds files the lazy
+    arrays read (tile mosaics, reprojected rasters) and must live until they are written; ``scheduler``
+    is None (dask's threads) or a ``distributed.Client``. No output is written.
+    """
+    if chunks <= 0 or chunks % 512:
+        raise ConfigError(f"chunks must be a positive multiple of 512 pixels; got {chunks}")
+    check_run_values(years=years, price=price, discount_pct=discount_pct, price_change_pct=price_change_pct, mc=mc)
+    from ..sources import landcover_files, landcover_source
+
+    lc_files, lc_path = landcover_files(landcover)  # a file, several tiles, or a folder of tiles
     if alt and not Path(alt).exists():
         raise InputError(f"{alt}: no such file")
     if price is not None and years is None:
@@ -230,123 +295,131 @@ def run_carbon(
     names = {int(k): str(v) for k, v in table["name"].items()} if "name" in table.columns else \
         {k: v for k, v in KUNSINK_CLASSES.items()}
 
-    client = _client(scheduler)
+    client = scheduler
     notes: list[str] = list(lc_src.notes)
+    work = Path(workdir)
+    lc = _open_lc(lc_src.open_path(work), work, chunks, notes)  # tiles: a mosaic VRT in the work folder
+    lc_alt = _open_lc(Path(alt), work, chunks, notes) if alt else None
+    if lc_alt is not None:
+        diff = grid_difference(lc, lc_alt)
+        if diff:
+            raise RasterError(f"baseline and alternate land cover are on different grids ({diff}); "
+                              "align them first (same CRS, extent and pixel size)")
+
+    def _overrides(spec):
+        out = {}
+        for pool, path in (spec or {}).items():
+            if pool not in POOLS:
+                raise ConfigError(f"unknown pool {pool!r}; use one of {', '.join(POOLS)}")
+            arr = open_raster(path, chunks)
+            if grid_difference(arr, lc):
+                notes.append(f"{Path(path).name} resampled (bilinear) onto the land-cover grid for {pool}")
+                arr = warp_to_grid(path, lc, work, "bilinear", chunks)
+            out[pool] = arr
+        return out
+
+    ov_bas = _overrides(pool_rasters)
+    ov_alt = {}
+    if lc_alt is not None:
+        ov_alt = ov_bas if alt_pool_rasters is None else _overrides(alt_pool_rasters)
+
+    zones_fn = zone_names = None
+    if zones is not None:
+        zones_fn, zone_names, _ = _prepare_zones(zones, zone_field, lc, notes)
+
+    area_px = pixel_area_m2(lc)
+    stats, stats_alt, trans_px = paired_statistics(lc, lc_alt, ov_bas, ov_alt, zones_fn, area_px, client)
+    codes = stats.counts.index.get_level_values("code").to_numpy()
+    if stats_alt is not None:
+        codes = np.union1d(codes, stats_alt.counts.index.get_level_values("code").to_numpy())
+    if codes.size == 0:
+        lc_path = Path(lc_files[0]) if isinstance(lc_files, (list, tuple)) and lc_files else Path(str(landcover))
+        raise RasterError(f"{lc_path.name} has no land-cover pixels in the study area ({get_area().name}): all "
+                          "nodata there (wrong file or wrong --area?)")
+    check_codes(codes, table, mapping)
+
+    const = None
+    if years is not None and price is not None:
+        const = valuation_constant(price, years[0], years[1], discount_pct, price_change_pct)
+    trans = None
+    change_by_zone = None
+    if lc_alt is not None:
+        trans = _class_transitions(trans_px, mapping, area_px)
+        if not ov_bas and not ov_alt:  # the change map's sums follow from the transitions: no second pass
+            counts = stats_alt.zone_transitions if zones_fn is not None else trans_px
+            change_by_zone = change_from_transitions(counts, table, mapping, area_px)
+        else:  # raster pools vary within a class: sum the change map itself
+            bas_a = stock_arrays(lc, table, mapping, codes, ov_bas)["c_storage"]
+            alt_a = stock_arrays(lc_alt, table, mapping, codes, ov_alt)["c_storage"]
+            parts = _compute_tasks(client, zone_sum_tasks(change_array(bas_a, alt_a), zones_fn))
+            change_by_zone = reduce_zone_sums(parts) * area_px / 1e4  # Σ Mg C/ha × ha per pixel
+    year_pair = _dates(dates, years, lc_src.summary().get("landcover_year"), alt)
+    per_bas = pool_totals(stats, table, mapping)
+    per_alt = pool_totals(stats_alt, table, mapping) if stats_alt is not None else None
+    summary, classes, zones_df = _summarise(per_bas, per_alt, mapping, names, zone_names, change_by_zone)
+    summary["pixel_area_m2"] = area_px
+    summary.update(lc_src.summary())  # landcover (, landcover_files), landcover_source, landcover_year
+    summary["year_base"], summary["year_alt"] = year_pair
+    summary["alt_landcover"] = str(alt) if alt else None
+    summary["scheme"] = scheme
+    summary["density_table"] = table.attrs.get("path", table.attrs.get("name", "given"))
+    summary["unverified_densities"] = {names.get(k, str(k)): v for k, v in unverified_pools(table).items()
+                                       if k in set(classes.index)}
+    tags_bas = lc.attrs.get("tags", {})
+    tags_alt = lc_alt.attrs.get("tags", {}) if lc_alt is not None else {}
+    summary["data_source"] = _source_flag(tags_bas, tags_alt)
+    summary["notes"] = notes
+    summary["study_area"] = get_area().to_dict()
+    share = _area_share(summary.get("area_ha"), get_area())
+    if share is not None and share < 0.99:
+        notes.append(f"the land cover has data over {share:.1%} of the study area ({get_area().name}): the "
+                     "totals are for that part only")
+    summary["crs"] = lc.rio.crs.to_string()
+    if const is not None:
+        summary["valuation"] = _valuation(price, years, discount_pct, price_change_pct, const, summary["change_mgc"])
+    if not any(f"{p}_low" in table.columns for p in POOLS):
+        notes.append("the density table has no _low/_high ranges: uncertainty is zero by construction")
+    a_bas = _pool_areas(stats, mapping)
+    a_alt = _pool_areas(stats_alt, mapping) if stats_alt is not None else None
+    summary["ipcc_approach1"] = approach1(table, a_bas, a_alt, correlate_dates, trans,
+                                          frozenset(ov_bas) | frozenset(ov_alt))
+    mc_out = None
+    if mc:
+        mc_out = monte_carlo(table, a_bas, a_alt, mc, seed, correlate_dates, trans,
+                             summary.get("change_mgc"), frozenset(ov_bas) | frozenset(ov_alt))
+        summary["monte_carlo"] = {"iterations": mc, "seed": seed, "correlate_dates": correlate_dates,
+                                  "raster_pools_held_fixed": sorted(set(ov_bas) | set(ov_alt))}
+        _mc_summary(summary, mc_out)
+    tables = carbon_tables(summary, classes, zones_df, trans, names)
+    rasters, tags, styles = _raster_arrays(lc, lc_alt, table, mapping, codes, ov_bas, ov_alt, const,
+                                           summary["data_source"], year_pair)
+    return CarbonResult(summary, classes, zones_df, [], mc_out, tables["summary"], tables.get("transitions"),
+                        rasters, lc, tags, styles)
+
+
+def write_carbon(result: CarbonResult, out_dir: str | os.PathLike, *, rasters: bool = True, overviews: bool = True,
+                 cog: bool = True, compress: str = "deflate", scheduler: Any = None) -> list[Path]:
+    """Write a :func:`compute_carbon` result: the maps (one dask pass, GeoTIFF/COG with ``.qml`` styles) and the
+    tables (``summary.json``/``.csv``, ``classes.csv``, ``zones.csv``, ``transitions.csv``, ``tables.xlsx``),
+    atomically into ``out_dir`` (a failed write leaves nothing). Returns the files written."""
+    compress = check_compress(compress)
     out_dir = Path(out_dir).resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    work = new_staging(out_dir, "carbon")
-    try:
-        lc = _open_lc(lc_src.open_path(work), work, chunks, notes)  # tiles: a mosaic VRT in the staging
-        lc_alt = _open_lc(Path(alt), work, chunks, notes) if alt else None
-        if lc_alt is not None:
-            diff = grid_difference(lc, lc_alt)
-            if diff:
-                raise RasterError(f"baseline and alternate land cover are on different grids ({diff}); "
-                                  "align them first (same CRS, extent and pixel size)")
-
-        def _overrides(spec):
-            out = {}
-            for pool, path in (spec or {}).items():
-                if pool not in POOLS:
-                    raise ConfigError(f"unknown pool {pool!r}; use one of {', '.join(POOLS)}")
-                arr = open_raster(path, chunks)
-                if grid_difference(arr, lc):
-                    notes.append(f"{Path(path).name} resampled (bilinear) onto the land-cover grid for {pool}")
-                    arr = warp_to_grid(path, lc, work, "bilinear", chunks)
-                out[pool] = arr
-            return out
-
-        ov_bas = _overrides(pool_rasters)
-        ov_alt = {}
-        if lc_alt is not None:
-            ov_alt = ov_bas if alt_pool_rasters is None else _overrides(alt_pool_rasters)
-
-        zones_fn = zone_names = None
-        if zones is not None:
-            zones_fn, zone_names, _ = _prepare_zones(zones, zone_field, lc, notes)
-
-        area_px = pixel_area_m2(lc)
-        stats, stats_alt, trans_px = paired_statistics(lc, lc_alt, ov_bas, ov_alt, zones_fn, area_px, client)
-        codes = stats.counts.index.get_level_values("code").to_numpy()
-        if stats_alt is not None:
-            codes = np.union1d(codes, stats_alt.counts.index.get_level_values("code").to_numpy())
-        if codes.size == 0:
-            raise RasterError(f"{lc_path.name} has no land-cover pixels in the study area ({get_area().name}): all "
-                              "nodata there (wrong file or wrong --area?)")
-        check_codes(codes, table, mapping)
-
-        const = None
-        if years is not None and price is not None:
-            const = valuation_constant(price, years[0], years[1], discount_pct, price_change_pct)
-        trans = None
-        if lc_alt is not None:
-            trans = _class_transitions(trans_px, mapping, area_px)
-
-        files: list[Path] = []
-        year_pair = _dates(dates, years, lc_src.summary().get("landcover_year"), alt)
-        with atomic_dir(out_dir) as tmp_out:
-            change_by_zone = None
-            if write_rasters:
-                files, change_by_zone = _write_rasters(lc, lc_alt, table, mapping, codes, ov_bas, ov_alt, const,
-                                                       tmp_out, _source_flag(lc.attrs.get("tags", {})), client,
-                                                       zones_fn, overviews, cog, compress, year_pair=year_pair)
-            elif lc_alt is not None:
-                bas_a = stock_arrays(lc, table, mapping, codes, ov_bas)["c_storage"]
-                alt_a = stock_arrays(lc_alt, table, mapping, codes, ov_alt)["c_storage"]
-                parts = _compute_tasks(client, zone_sum_tasks(change_array(bas_a, alt_a), zones_fn))
-                change_by_zone = reduce_zone_sums(parts)
-            if change_by_zone is not None:
-                change_by_zone = change_by_zone * area_px / 1e4  # Σ Mg C/ha × ha per pixel
-            per_bas = pool_totals(stats, table, mapping)
-            per_alt = pool_totals(stats_alt, table, mapping) if stats_alt is not None else None
-            summary, classes, zones_df = _summarise(per_bas, per_alt, mapping, names, zone_names, change_by_zone)
-            summary["pixel_area_m2"] = area_px
-            summary.update(lc_src.summary())  # landcover (, landcover_files), landcover_source, landcover_year
-            summary["year_base"], summary["year_alt"] = year_pair
-            summary["alt_landcover"] = str(alt) if alt else None
-            summary["scheme"] = scheme
-            summary["density_table"] = table.attrs.get("path", table.attrs.get("name", "given"))
-            summary["unverified_densities"] = {names.get(k, str(k)): v for k, v in unverified_pools(table).items()
-                                               if k in set(classes.index)}
-            tags_bas = lc.attrs.get("tags", {})
-            tags_alt = lc_alt.attrs.get("tags", {}) if lc_alt is not None else {}
-            summary["data_source"] = _source_flag(tags_bas, tags_alt)
-            summary["notes"] = notes
-            summary["study_area"] = get_area().to_dict()
-            share = _area_share(summary.get("area_ha"), get_area())
-            if share is not None and share < 0.99:
-                notes.append(f"the land cover has data over {share:.1%} of the study area ({get_area().name}): the "
-                             "totals are for that part only")
-            summary["crs"] = lc.rio.crs.to_string()
-            if const is not None:
-                summary["valuation"] = _valuation(price, years, discount_pct, price_change_pct, const,
-                                                  summary["change_mgc"])
-            if not any(f"{p}_low" in table.columns for p in POOLS):
-                notes.append("the density table has no _low/_high ranges: uncertainty is zero by construction")
-            a_bas = _pool_areas(stats, mapping)
-            a_alt = _pool_areas(stats_alt, mapping) if stats_alt is not None else None
-            summary["ipcc_approach1"] = approach1(table, a_bas, a_alt, correlate_dates, trans,
-                                                  frozenset(ov_bas) | frozenset(ov_alt))
-            mc_out = None
-            if mc:
-                mc_out = monte_carlo(table, a_bas, a_alt, mc, seed, correlate_dates, trans,
-                                     summary.get("change_mgc"), frozenset(ov_bas) | frozenset(ov_alt))
-                summary["monte_carlo"] = {"iterations": mc, "seed": seed, "correlate_dates": correlate_dates,
-                                          "raster_pools_held_fixed": sorted(set(ov_bas) | set(ov_alt))}
-                _mc_summary(summary, mc_out)
-            tables = carbon_tables(summary, classes, zones_df, trans, names)
-            _write_tables(tmp_out, summary, tables)
-        files = [out_dir / f.name for f in files] + [out_dir / n for n in ("summary.json", "summary.csv", "classes.csv",
-                                                                           "tables.xlsx")]
-        if zones_df is not None:
-            files.append(out_dir / "zones.csv")
-        if trans is not None:
-            files.append(out_dir / "transitions.csv")
-        return CarbonResult(summary, classes, zones_df, files, mc_out, tables["summary"], tables.get("transitions"))
-    finally:
-        drop_staging(work)
-        if client is not None and client is not scheduler:
-            client.close()
+    files: list[Path] = []
+    with atomic_dir(out_dir) as tmp_out:
+        if rasters and result.rasters:
+            paths, _ = store_geotiffs(result.rasters, result.grid, tmp_out, tags=result.raster_tags, nodata=-1.0,
+                                      scheduler=scheduler, overviews=None if overviews else set(), cog=cog,
+                                      compress=compress, qml=result.raster_styles)
+            files = [q for p in paths for q in (p, p.with_suffix(".qml"))]
+        tables = {"summary": result.table, "classes": result.classes.assign(source=result.summary["data_source"])}
+        if result.zones is not None:
+            tables["zones"] = result.zones.assign(source=result.summary["data_source"])
+        if result.transitions is not None:
+            tables["transitions"] = result.transitions
+        _write_tables(tmp_out, result.summary, tables)
+    names = [f.name for f in files] + ["summary.json", "summary.csv", "classes.csv", "tables.xlsx"]
+    names += ["zones.csv"] * (result.zones is not None) + ["transitions.csv"] * (result.transitions is not None)
+    return [out_dir / n for n in names]
 
 
 def _dates(dates: Any, years: Any, recognised: Any, alt: Any) -> tuple[int | None, int | None]:
@@ -527,9 +600,10 @@ def _raster_styles(names, table, const) -> dict[str, str]:
     return out
 
 
-def _write_rasters(lc, lc_alt, table, mapping, codes, ov_bas, ov_alt, const, out: Path, source: str, client,
-                   zones_fn=None, overviews: bool = True, cog: bool = True, compress: str = "deflate",
-                   year_pair: tuple[int | None, int | None] = (None, None)):
+def _raster_arrays(lc, lc_alt, table, mapping, codes, ov_bas, ov_alt, const, source: str,
+                   year_pair: tuple[int | None, int | None] = (None, None)
+                   ) -> tuple[dict[str, Any], dict[str, dict[str, str]], dict[str, str]]:
+    """The lazy maps with their tags and QGIS styles (nothing computed)."""
     arrays = {}
     bas = stock_arrays(lc, table, mapping, codes, ov_bas)
     suffix_b = "_bas" if lc_alt is not None else ""
@@ -545,22 +619,21 @@ def _write_rasters(lc, lc_alt, table, mapping, codes, ov_bas, ov_alt, const, out
             import dask.array as da
 
             arrays["npv_bas_alt"] = da.where(change == -1.0, -1.0, change * np.float32(const)).astype("float32")
+    y0, y1 = year_pair
     tags = {}
     for k in arrays:
         description, units = _describe(k)
         tags[k] = {"units": units, "description": description, "source": source, "nodata": "-1",
                    "model": "kunsink carbon (InVEST 3.20 contract)"}
-        y0, y1 = year_pair
-        year = y1 if k.endswith("_alt") else (f"{y0}–{y1}" if k.endswith("_bas_alt") and y1 is not None
-                                              else None if k.endswith("_bas_alt") else y0)
+        if k.endswith("_bas_alt"):
+            year = f"{y0}–{y1}" if y0 is not None and y1 is not None else None
+        elif k.endswith("_alt"):
+            year = y1
+        else:
+            year = y0
         if year is not None:
             tags[k]["year"] = str(year)
-    extra = tuple(zone_sum_tasks(arrays["c_change_bas_alt"], zones_fn)) if lc_alt is not None else ()
-    paths, sums = store_geotiffs(arrays, lc, out, tags=tags, nodata=-1.0, scheduler=client,
-                                 overviews=None if overviews else set(), extra=extra, cog=cog, compress=compress,
-                                 qml=_raster_styles(arrays, table, const))
-    paths = [q for p in paths for q in (p, p.with_suffix(".qml"))]
-    return paths, (reduce_zone_sums(list(sums)) if lc_alt is not None else None)
+    return arrays, tags, _raster_styles(arrays, table, const)
 
 
 def carbon_tables(summary: dict[str, Any], classes: pd.DataFrame, zones_df: pd.DataFrame | None,

@@ -30,7 +30,8 @@ from ..errors import ConfigError, RasterError
 from .densities import POOLS
 
 __all__ = ["NODATA_OUT", "ClassStats", "class_statistics", "check_codes", "stock_arrays", "pool_totals",
-           "zone_totals", "class_table", "paired_statistics", "zone_sum_tasks", "reduce_zone_sums", "change_array"]
+           "zone_totals", "class_table", "paired_statistics", "zone_sum_tasks", "reduce_zone_sums", "change_array",
+           "change_from_transitions"]
 
 #: Nodata of every output density raster (as InVEST).
 NODATA_OUT = -1.0
@@ -50,6 +51,8 @@ class ClassStats:
     pixel_area_m2: float
     override_count: dict[str, pd.Series] = field(default_factory=dict)
     override_sum: dict[str, pd.Series] = field(default_factory=dict)
+    #: Second date only, with zones: pixels per (zone, code at the first date, code) with data at both dates.
+    zone_transitions: pd.Series | None = None
 
     def area_ha(self) -> pd.Series:
         return self.counts * self.pixel_area_m2 / 1e4
@@ -118,7 +121,29 @@ def _pair_block(bas, alt, window: tuple[int, int], zones_fn, nodata: tuple[Any, 
     if alt is not None:
         out["alt"] = _stats_block(alt, nodata[1], zones, ov_alt, ov_nodata[1])
         out["trans"] = _transition_block(bas, alt, nodata[0], nodata[1])
+        if zones is not None:
+            out["trans_zone"] = _zone_transition_block(bas, alt, zones, nodata[0], nodata[1])
     return out
+
+
+def _zone_transition_block(bas: np.ndarray, alt: np.ndarray, zones: np.ndarray, nodata_bas: Any,
+                           nodata_alt: Any) -> pd.DataFrame:
+    """Pixel counts per (zone, code, code_alt) over pixels with data at both dates."""
+    ok = _valid_mask(bas, nodata_bas) & _valid_mask(alt, nodata_alt)
+    z = zones[ok].astype("int64")
+    if bas.dtype == np.uint8 and alt.dtype == np.uint8:
+        pair = bas[ok].astype("int64") * 256 + alt[ok]
+        zmax = int(z.max()) if z.size else 0
+        if zmax < 64:  # (zone, pair) fits a ≤ 4 M-entry bincount: no sort
+            full = np.bincount(z * 65536 + pair, minlength=(zmax + 1) * 65536)
+            keys = np.flatnonzero(full)
+            cnt = full[keys]
+        else:
+            keys, cnt = np.unique(z * 65536 + pair, return_counts=True)
+        return pd.DataFrame({"zone": keys // 65536, "code": (keys % 65536) // 256, "code_alt": keys % 256,
+                             "count": cnt.astype("int64")})
+    frame = pd.DataFrame({"zone": z, "code": bas[ok].astype("int64"), "code_alt": alt[ok].astype("int64")})
+    return frame.value_counts().rename("count").reset_index()
 
 
 def _split(s: pd.Series, names: tuple[str, str] = ("zone", "code")) -> pd.Series:
@@ -191,6 +216,9 @@ def paired_statistics(lc, lc_alt=None, overrides: dict[str, Any] | None = None,
         return bas, None, None
     alt = _merge([r["alt"] for r in results], alt_overrides, pixel_area_m2)
     trans = _split(pd.concat([r["trans"] for r in results]).groupby(level=0).sum(), ("code", "code_alt"))
+    if zones_fn is not None:
+        by_zone = pd.concat([r["trans_zone"] for r in results]).groupby(["zone", "code", "code_alt"])["count"].sum()
+        alt.zone_transitions = by_zone.astype("int64")
     return bas, alt, trans
 
 
@@ -326,6 +354,44 @@ def stock_arrays(lc, table: pd.DataFrame, mapping: dict[int, int] | None, known_
     out = {p: stacked[k] for k, p in enumerate(POOLS)}
     out["c_storage"] = stacked[len(POOLS)]
     return out
+
+
+def change_from_transitions(transitions: pd.Series, table: pd.DataFrame, mapping: dict[int, int] | None,
+                            pixel_area_m2: float) -> pd.Series:
+    """Change in stock (Mg C) per zone from pixel transitions, equal to summing the change map.
+
+    ``transitions`` counts pixels per (zone, code, code_alt) — or per (code, code_alt), then all in zone
+    0 — over pixels with data at both dates. Each pixel's change is computed as the change map holds it
+    (float32 totals of the table densities, alternate − first date; a change of exactly −1, the maps'
+    nodata, is skipped as the map's readers skip it), so the sums equal :func:`zone_sum_tasks` over
+    :func:`change_array` up to the order of addition. Valid only without raster pools.
+
+    Returns
+    -------
+    pandas.Series
+        Mg C per zone number (0 = no zone).
+    """
+    if transitions is None or len(transitions) == 0:
+        return pd.Series(dtype="float64")
+    idx = transitions.index
+    if idx.nlevels == 2:
+        zone = np.zeros(len(transitions), dtype="int64")
+        code, code_alt = idx.get_level_values(0).to_numpy(), idx.get_level_values(1).to_numpy()
+    else:
+        zone = idx.get_level_values(0).to_numpy()
+        code, code_alt = idx.get_level_values(1).to_numpy(), idx.get_level_values(2).to_numpy()
+
+    def total32(codes: np.ndarray) -> np.ndarray:
+        d = [_code_density(table, mapping, codes, p) for p in POOLS]  # float32, summed as the maps do
+        out = d[0] + d[1]
+        for k in range(2, len(d)):
+            out = out + d[k]
+        return out.astype("float32")
+
+    change32 = (total32(code_alt) - total32(code)).astype("float32")
+    keep = change32 != np.float32(NODATA_OUT)
+    mgc = transitions.to_numpy().astype("float64") * change32.astype("float64") * (pixel_area_m2 / 1e4)
+    return pd.Series(mgc[keep], index=zone[keep]).groupby(level=0).sum()
 
 
 def change_array(bas: da.Array, alt: da.Array) -> da.Array:
