@@ -314,9 +314,9 @@ def _row(key: str, t: Target | None, values: pd.Series, low: pd.Series | None, h
         z, e = head_zh + f"，达到{tgt_zh}", head_en + f", meeting {tgt_en}"
         worst = row["projected_low"] if t.upward else row["projected_high"]
         if math.isfinite(worst) and not t.meets(worst, threshold):
-            z += f"；区间{'下' if t.upward else '上'}限 {format_value(worst)}{u} 未达标，尚无把握"
-            e += f"; the band's {'lower' if t.upward else 'upper'} end {format_value(worst)}{u} falls short, " \
-                 "so not assured"
+            wv = _pair(worst, threshold)[0]
+            z += f"；区间{'下' if t.upward else '上'}限 {wv}{u} 未达标，尚无把握"
+            e += f"; the band's {'lower' if t.upward else 'upper'} end {wv}{u} falls short, so not assured"
         return done("on track", z, e)
     return done("behind", head_zh + f"，{below_zh}{tgt_zh.replace(format_value(threshold), tv)}",
                 head_en + f", {below_en} {tgt_en.replace(format_value(threshold), tv)}")

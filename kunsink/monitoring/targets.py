@@ -252,9 +252,10 @@ class TargetSet:
         return pd.DataFrame(rows)
 
     def describe(self) -> dict[str, Any]:
-        """JSON-ready: the file's header and every target."""
+        """JSON-ready: the file's header and every target, in the file's layout
+        (:func:`targets_from_dict` reads it back)."""
         return {"version": self.version, "area": self.area, "adcode": self.adcode, "name": self.name,
-                "name_en": self.name_en, "source": self.source, "path": self.path,
+                "name_en": self.name_en, "source": self.source,
                 "indicators": [t.describe() for t in self.targets]}
 
 
@@ -337,7 +338,7 @@ class _Checker:
         self.problems.append(f"{where}: {what}")
 
     def text(self, value: Any, where: str, *, required: bool) -> str:
-        if value is None:
+        if value is None or (not required and value == ""):
             if required:
                 self.add(where, "is required (non-empty text)")
             return ""
