@@ -442,3 +442,25 @@ def test_root_shoot_ratios_are_configurable(tmp_path):
     pd.DataFrame({"lucode": [2, 2], "agb_max_t_ha": [75, None], "root_shoot": [0.46, 0.23]}).to_csv(csv, index=False)
     t2 = _root_shoot([str(csv)])
     assert np.allclose(root_shoot_ratio(np.array([2, 2]), np.array([70.0, 80.0]), t2), [0.46, 0.23])
+
+
+def test_compute_writes_nothing_and_write_makes_the_maps(tmp_path):
+    """The model is fitted and cross-validated in memory; the maps and their statistics come with writing."""
+    import pyogrio
+
+    from kunsink.datasets import data_dir
+    from kunsink.plots.run import compute_model, write_model
+
+    gpkg = data_dir() / "demo" / "kundulun_demo.gpkg"
+    plots = pyogrio.read_dataframe(gpkg, layer="plots")
+    plots = plots[plots["survey_year"] == 2020] if "survey_year" in plots.columns else plots
+    work = tmp_path / "work"
+    work.mkdir()
+    r = compute_model(plots, {"ndvi": data_dir() / "rasters" / "ndvi_2020.tif"}, workdir=work,
+                      landcover=data_dir() / "rasters" / "landcover_2020.tif", n_trees=20, seed=1)
+    assert r.files == [] and r.by_class is None and not (tmp_path / "out").exists()
+    assert len(r.plots_cv) == r.summary["n_plots"] and "predicted_spatial" in r.plots_cv
+    files = write_model(r, tmp_path / "out", maps=True)
+    names = {f.name for f in files}
+    assert {"agb_t_ha.tif", "c_above.tif", "biomass_by_class.csv", "summary.json", "model"} <= names
+    assert r.by_class is not None and len(r.by_class)

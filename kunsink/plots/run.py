@@ -42,7 +42,8 @@ from .model import (
     summarise_block,
 )
 
-__all__ = ["DesignResult", "ModelResult", "ChangeResult", "run_design", "run_model", "run_predict", "run_change",
+__all__ = ["DesignResult", "ModelResult", "ChangeResult", "run_design", "run_model", "compute_model", "write_model",
+           "run_predict", "run_change",
            "parse_predictors", "parse_classes", "FIELD_SHEET_COLUMNS"]
 
 _VECTOR = {".gpkg", ".shp", ".zip", ".geojson", ".json", ".fgb"}
@@ -499,6 +500,12 @@ class ModelResult:
     model: BiomassModel
     files: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: The plots with their cross-validated predictions (GeoDataFrame, plots' CRS).
+    plots_cv: Any = None
+    #: The training table saved with the model (plot id, x, y, stratum, predictors, agb_t_ha).
+    training: pd.DataFrame | None = None
+    #: What :func:`write_model` needs to make the maps (predictor and land-cover arrays on one grid, classes …).
+    inputs: dict[str, Any] = field(default_factory=dict)
 
 
 def _read_plots(plots: str | os.PathLike | Any, encoding: str | None, layer: str | None):
@@ -807,13 +814,59 @@ def run_model(
     -------
     ModelResult
     """
-    from ..io import atomic_dir, write_vector
+    compress = check_compress(compress)
+    _guard(out_dir, plots, predictors, landcover, root_shoot, boundary)
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    work = new_staging(out_dir, "plots")
+    try:
+        result = compute_model(plots, predictors, workdir=work, landcover=landcover, year=year, model=model,
+                               n_trees=n_trees, folds=folds, block_m=block_m, seed=seed,
+                               carbon_fraction=carbon_fraction, root_shoot=root_shoot,
+                               min_per_stratum=min_per_stratum, map_classes=map_classes,
+                               skip_bad_plots=skip_bad_plots, encoding=encoding, layer=layer, chunks=chunks)
+        result.files = write_model(result, out_dir, maps=write_maps, compress=compress, boundary=boundary)
+        for m in result.warnings:
+            warnings.warn(m, ExtrapolationWarning, stacklevel=2)
+        return result
+    finally:
+        drop_staging(work)
+
+
+@user_errors
+def compute_model(
+    plots: str | os.PathLike | Any,
+    predictors: Mapping[str, str | os.PathLike] | Sequence[str],
+    *,
+    workdir: str | os.PathLike,
+    landcover: str | os.PathLike | None = None,
+    year: int | None = None,
+    model: str = "random_forest",
+    n_trees: int = 200,
+    folds: int = 5,
+    block_m: float | None = None,
+    seed: int = 0,
+    carbon_fraction: float = CARBON_FRACTION,
+    root_shoot: Any = None,
+    min_per_stratum: int = 5,
+    map_classes: Sequence[int] | str | None = None,
+    skip_bad_plots: bool = False,
+    encoding: str | None = None,
+    layer: str | None = None,
+    chunks: int = 1024,
+) -> ModelResult:
+    """Fit and cross-validate the AGB model in memory; nothing is written.
+
+    Parameters as :func:`run_model`. ``workdir`` holds the predictors resampled onto one grid; it must
+    live until :func:`write_model` has made the maps. The result holds the fitted model, the
+    cross-validation tables, the plots with their cross-validated predictions (``plots_cv``) and the
+    summary; the AGB and carbon maps and their per-class statistics are made by :func:`write_model`
+    as it writes them (one pass over the predictors).
+    """
     from .cv import choose_block_size
-    from .modelio import save_model
 
     if chunks % 512:
         raise ConfigError(f"chunks must be a multiple of 512 pixels; got {chunks}")
-    compress = check_compress(compress)
     kind = normalise_kind(model)
     specs = parse_predictors(predictors)
     rs_table = _root_shoot(root_shoot)
@@ -825,141 +878,162 @@ def run_model(
     if block_m is not None:
         check_number(block_m, "--block-m", lo=1, hi=1e6)
     map_cls = parse_classes(map_classes) if isinstance(map_classes, str) else map_classes
-    _guard(out_dir, plots, predictors, landcover, root_shoot, boundary)
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
     notes: list[str] = []
     gdf = _read_plots(plots, encoding, layer)
     if "agb_t_ha" not in gdf.columns:
         raise InputError("the plots have no above-ground biomass column: agb_t_ha (t/ha; also read from "
                          "地上生物量, agb, AGB)")
-    work = new_staging(out_dir, "plots")
-    try:
-        lc = _open_landcover(landcover, chunks, work, notes, projected=False) if landcover is not None else None
-        preds, pinfo, grid = _open_predictors(specs, lc, work, chunks, notes)
-        gdf, year = _select_year(gdf, year, {str(i["tags"].get("year", "")) for i in pinfo.values()}, notes)
-        dup = gdf["plot_id"].astype(str)[gdf["plot_id"].astype(str).duplicated()]
-        if len(dup):
-            raise InputError(f"plot id(s) {', '.join(dup.unique()[:6])} appear more than once"
-                             + (f" in {year}" if year else "") + "; each plot needs one measurement")
-        gdf = gdf.reset_index(drop=True)
-        x = gdf.geometry.x.to_numpy()
-        y = gdf.geometry.y.to_numpy()
-        sampled, problems = sample_rasters(preds, x, y, gdf.crs)
-        strata = gdf["stratum"].astype(str).to_numpy() if "stratum" in gdf.columns else None
-        plots_lc = None
-        if lc is not None:
-            lcv, lc_prob = sample_rasters({"land cover": lc}, x, y, gdf.crs)
-            plots_lc = lcv["land cover"].to_numpy()
-            outside_lc = lc_prob[lc_prob["problem"] == "outside"]
-            problems = pd.concat([problems, outside_lc], ignore_index=True)
-            if strata is None:
-                strata = np.array([KUNSINK_CLASSES.get(int(c), str(c)) if np.isfinite(c) else "no class"
-                                   for c in plots_lc], dtype=object)
-        keep, drop_notes = check_training(gdf["plot_id"], problems, gdf["agb_t_ha"].to_numpy(dtype="float64"),
-                                          strata, folds, min_per_stratum, skip_bad_plots)
-        notes += drop_notes
-        gdf = gdf[keep].reset_index(drop=True)
-        X = sampled[keep].reset_index(drop=True)
-        x, y = x[keep], y[keep]
-        yv = gdf["agb_t_ha"].to_numpy(dtype="float64")
-        strata = strata[keep] if strata is not None else None
-        plots_lc = plots_lc[keep] if plots_lc is not None else None
-        classes = _map_classes(plots_lc, map_cls, min_per_stratum, rs_table, notes) if lc is not None else None
-        if lc is None:
-            notes.append("no land cover given: the map covers every pixel with predictor data and c_below is not "
-                         "made (root:shoot depends on the class); give --landcover for both")
+    work = Path(workdir)
+    lc = _open_landcover(landcover, chunks, work, notes, projected=False) if landcover is not None else None
+    preds, pinfo, grid = _open_predictors(specs, lc, work, chunks, notes)
+    gdf, year = _select_year(gdf, year, {str(i["tags"].get("year", "")) for i in pinfo.values()}, notes)
+    dup = gdf["plot_id"].astype(str)[gdf["plot_id"].astype(str).duplicated()]
+    if len(dup):
+        raise InputError(f"plot id(s) {', '.join(dup.unique()[:6])} appear more than once"
+                         + (f" in {year}" if year else "") + "; each plot needs one measurement")
+    gdf = gdf.reset_index(drop=True)
+    x = gdf.geometry.x.to_numpy()
+    y = gdf.geometry.y.to_numpy()
+    sampled, problems = sample_rasters(preds, x, y, gdf.crs)
+    strata = gdf["stratum"].astype(str).to_numpy() if "stratum" in gdf.columns else None
+    plots_lc = None
+    if lc is not None:
+        lcv, lc_prob = sample_rasters({"land cover": lc}, x, y, gdf.crs)
+        plots_lc = lcv["land cover"].to_numpy()
+        outside_lc = lc_prob[lc_prob["problem"] == "outside"]
+        problems = pd.concat([problems, outside_lc], ignore_index=True)
+        if strata is None:
+            strata = np.array([KUNSINK_CLASSES.get(int(c), str(c)) if np.isfinite(c) else "no class"
+                               for c in plots_lc], dtype=object)
+    keep, drop_notes = check_training(gdf["plot_id"], problems, gdf["agb_t_ha"].to_numpy(dtype="float64"),
+                                      strata, folds, min_per_stratum, skip_bad_plots)
+    notes += drop_notes
+    gdf = gdf[keep].reset_index(drop=True)
+    X = sampled[keep].reset_index(drop=True)
+    x, y = x[keep], y[keep]
+    yv = gdf["agb_t_ha"].to_numpy(dtype="float64")
+    strata = strata[keep] if strata is not None else None
+    plots_lc = plots_lc[keep] if plots_lc is not None else None
+    classes = _map_classes(plots_lc, map_cls, min_per_stratum, rs_table, notes) if lc is not None else None
+    if lc is None:
+        notes.append("no land cover given: the map covers every pixel with predictor data and c_below is not "
+                     "made (root:shoot depends on the class); give --landcover for both")
 
-        block_note = "given"
-        if block_m is None:
-            rng_m = _autocorrelation_range(preds, lc, classes, seed, notes)
-            block_m, block_note = choose_block_size(x, y, folds, rng_m)
-        fit_kw = {"n_trees": n_trees}
-        ev = evaluate_models(X, yv, x, y, strata=strata, ids=gdf["plot_id"].astype(str).tolist(), n_folds=folds,
-                             block_m=block_m, seed=seed, **fit_kw)
-        notes += ev.notes
-        fitted = fit_biomass_model(X, yv, kind, n_trees=n_trees, seed=seed)
-        synthetic = _is_synthetic(*(i["tags"] for i in pinfo.values()), _tags(landcover) if landcover else {},
-                                  frames=[gdf])
-        src = _source(synthetic)
-        crs = grid.rio.crs
-        fitted.training.update({"crs": crs.to_string() if crs else None, "crs_wkt": crs.to_wkt() if crs else None,
-                                "plots_crs": gdf.crs.to_string(), "extent": [float(x.min()), float(y.min()),
-                                                                             float(x.max()), float(y.max())],
-                                "survey_year": year, "strata": sorted(set(map(str, strata))) if strata is not None
-                                else None, "mapped_classes": classes})
-        spread = ("standard deviation across the forest's trees (ensemble spread; excludes plot-level noise)"
-                  if kind == "random_forest" else "standard deviation of the log-normal predictive distribution")
-        cv_records = ev.summary.to_dict("records")
-        pred = ev.predictions
-        sp_col, rd_col = f"pred_{kind}_spatial", f"pred_{kind}_random"
-        plots_cv = gdf[["plot_id", "geometry"]].copy()
-        plots_cv["stratum"] = strata if strata is not None else ""
-        plots_cv["observed"] = yv
-        for f in fitted.features:
-            plots_cv[f] = X[f].to_numpy()
-        if sp_col in pred:
-            plots_cv["predicted_spatial"] = pred[sp_col].to_numpy()
-            plots_cv["residual_spatial"] = plots_cv["predicted_spatial"] - yv
-            plots_cv["predicted_random"] = pred[rd_col].to_numpy()
-        plots_cv["fold_spatial"] = pred["fold_spatial"].to_numpy()
-        plots_cv["block"] = pred["block"].to_numpy()
-        plots_cv["source"] = src
-        training = pd.DataFrame({"plot_id": gdf["plot_id"].astype(str), "x": x, "y": y,
-                                 "stratum": strata if strata is not None else "", **{f: X[f] for f in X.columns},
-                                 "agb_t_ha": yv, "source": src})
-        summary: dict[str, Any] = {
-            "kunsink": __version__, "model": MODEL_LABELS[kind], "features": fitted.features,
-            "predictors": {k: {"path": v["path"], "band": v["band"]} for k, v in pinfo.items()},
-            "landcover": str(landcover) if landcover else None, "survey_year": year, "n_plots": int(len(yv)),
-            "strata": (pd.Series(strata).value_counts().sort_index().to_dict() if strata is not None else None),
-            "folds": folds, "block_m": block_m, "block_basis": block_note, "seed": seed,
-            "cv": cv_records, "spread": spread, "carbon_fraction": carbon_fraction,
-            "root_shoot": rs_table.replace({np.inf: None}).to_dict("records"), "mapped_classes": classes,
-            "training_ranges": fitted.training["ranges"], "data_source": src,
-        }
-        files: list[Path] = []
-        by_class = None
-        msgs: list[str] = []
-        with atomic_dir(out_dir) as tmp:
-            write_csv(ev.summary, tmp / "cv_summary.csv")
-            if len(ev.by_stratum):
-                write_csv(ev.by_stratum, tmp / "cv_by_stratum.csv")
-            write_csv(pred.assign(source=src), tmp / "cv_predictions.csv")
-            write_vector(plots_cv, tmp / "plots_cv.gpkg", layer="plots_cv")
-            _style_points(tmp / "plots_cv.gpkg", "plots_cv", plots_cv, "样地交叉验证 plots with cross-validated AGB")
-            (tmp / "model").mkdir()
-            save_model(fitted, tmp / "model", training, metadata={
-                "predictors": summary["predictors"], "cv": cv_records, "block_m": block_m, "folds": folds,
-                "carbon_fraction": carbon_fraction, "root_shoot": summary["root_shoot"], "spread": spread,
-                "mapped_classes": classes, "landcover": summary["landcover"], "source": src})
-            if write_maps:
-                tag_extra = {"survey_year": str(year) if year else ""}
-                _, by_class, msgs, stats = _write_maps(fitted, preds, lc, classes, rs_table, carbon_fraction, tmp,
-                                                       src, tag_extra, compress=compress)
-                summary.update(stats)
-                summary["extrapolation"] = msgs
-                summary["by_class"] = by_class.to_dict("records")
-                write_csv(by_class, tmp / "biomass_by_class.csv")
-                summary["next_step"] = (
-                    f"kunsink carbon --landcover {landcover or 'LANDCOVER.tif'} "
-                    f"--pool c_above={out_dir / 'c_above.tif'}"
-                    + (f" --pool c_below={out_dir / 'c_below.tif'}" if lc is not None else "") + " --out OUT")
-                from ..maps import save_map
-                from ..maps.plots import biomass_map
+    block_note = "given"
+    if block_m is None:
+        rng_m = _autocorrelation_range(preds, lc, classes, seed, notes)
+        block_m, block_note = choose_block_size(x, y, folds, rng_m)
+    fit_kw = {"n_trees": n_trees}
+    ev = evaluate_models(X, yv, x, y, strata=strata, ids=gdf["plot_id"].astype(str).tolist(), n_folds=folds,
+                         block_m=block_m, seed=seed, **fit_kw)
+    notes += ev.notes
+    fitted = fit_biomass_model(X, yv, kind, n_trees=n_trees, seed=seed)
+    synthetic = _is_synthetic(*(i["tags"] for i in pinfo.values()), _tags(landcover) if landcover else {},
+                              frames=[gdf])
+    src = _source(synthetic)
+    crs = grid.rio.crs
+    fitted.training.update({"crs": crs.to_string() if crs else None, "crs_wkt": crs.to_wkt() if crs else None,
+                            "plots_crs": gdf.crs.to_string(), "extent": [float(x.min()), float(y.min()),
+                                                                         float(x.max()), float(y.max())],
+                            "survey_year": year, "strata": sorted(set(map(str, strata))) if strata is not None
+                            else None, "mapped_classes": classes})
+    spread = ("standard deviation across the forest's trees (ensemble spread; excludes plot-level noise)"
+              if kind == "random_forest" else "standard deviation of the log-normal predictive distribution")
+    cv_records = ev.summary.to_dict("records")
+    pred = ev.predictions
+    sp_col, rd_col = f"pred_{kind}_spatial", f"pred_{kind}_random"
+    plots_cv = gdf[["plot_id", "geometry"]].copy()
+    plots_cv["stratum"] = strata if strata is not None else ""
+    plots_cv["observed"] = yv
+    for f in fitted.features:
+        plots_cv[f] = X[f].to_numpy()
+    if sp_col in pred:
+        plots_cv["predicted_spatial"] = pred[sp_col].to_numpy()
+        plots_cv["residual_spatial"] = plots_cv["predicted_spatial"] - yv
+        plots_cv["predicted_random"] = pred[rd_col].to_numpy()
+    plots_cv["fold_spatial"] = pred["fold_spatial"].to_numpy()
+    plots_cv["block"] = pred["block"].to_numpy()
+    plots_cv["source"] = src
+    training = pd.DataFrame({"plot_id": gdf["plot_id"].astype(str), "x": x, "y": y,
+                             "stratum": strata if strata is not None else "", **{f: X[f] for f in X.columns},
+                             "agb_t_ha": yv, "source": src})
+    summary: dict[str, Any] = {
+        "kunsink": __version__, "model": MODEL_LABELS[kind], "features": fitted.features,
+        "predictors": {k: {"path": v["path"], "band": v["band"]} for k, v in pinfo.items()},
+        "landcover": str(landcover) if landcover else None, "survey_year": year, "n_plots": int(len(yv)),
+        "strata": (pd.Series(strata).value_counts().sort_index().to_dict() if strata is not None else None),
+        "folds": folds, "block_m": block_m, "block_basis": block_note, "seed": seed,
+        "cv": cv_records, "spread": spread, "carbon_fraction": carbon_fraction,
+        "root_shoot": rs_table.replace({np.inf: None}).to_dict("records"), "mapped_classes": classes,
+        "training_ranges": fitted.training["ranges"], "data_source": src,
+    }
+    return ModelResult(summary, ev.summary, ev.by_stratum, pred, None, fitted, [], [], plots_cv=plots_cv,
+                       training=training, inputs={"preds": preds, "lc": lc, "classes": classes, "rs_table": rs_table,
+                                                  "carbon_fraction": carbon_fraction, "source": src, "year": year,
+                                                  "landcover": landcover, "plots_crs": gdf.crs, "notes": notes,
+                                                  "cv_records": cv_records, "block_m": block_m, "folds": folds,
+                                                  "spread": spread})
 
-                bnd = _boundary(boundary, gdf.crs) if boundary is not False else None
-                save_map(biomass_map(tmp, plots_cv, bnd), tmp / "biomass_map.html")
-            summary["notes"] = notes
-            summary["study_area"] = get_area().to_dict()
-            write_json(summary, tmp / "summary.json")
-            names = sorted(p.name for p in tmp.iterdir())
-        files = [out_dir / nm for nm in names]
-        for m in msgs:
-            warnings.warn(m, ExtrapolationWarning, stacklevel=2)
-        return ModelResult(summary, ev.summary, ev.by_stratum, pred, by_class, fitted, files, msgs)
-    finally:
-        drop_staging(work)
+
+def write_model(result: ModelResult, out_dir: str | os.PathLike, *, maps: bool = True, compress: str = "deflate",
+                boundary: Any = None) -> list[Path]:
+    """Write a :func:`compute_model` result atomically into ``out_dir``: tables, ``plots_cv.gpkg``, ``model/``
+    and (``maps``) the AGB and carbon rasters with ``biomass_by_class.csv`` and ``biomass_map.html``.
+
+    The maps' per-class statistics and extrapolation messages are added to ``result`` (``by_class``,
+    ``summary``, ``warnings``) as they are made. Returns the files written.
+    """
+    from ..io import atomic_dir, write_vector
+    from .modelio import save_model
+
+    compress = check_compress(compress)
+    out_dir = Path(out_dir)
+    inp = result.inputs
+    ev_summary, ev_by_stratum, pred, fitted = result.cv, result.cv_by_stratum, result.predictions, result.model
+    plots_cv, training, summary = result.plots_cv, result.training, result.summary
+    src, year, landcover, notes = inp["source"], inp["year"], inp["landcover"], inp["notes"]
+    preds, lc, classes, rs_table = inp["preds"], inp["lc"], inp["classes"], inp["rs_table"]
+    carbon_fraction, cv_records, block_m, folds, spread = (inp["carbon_fraction"], inp["cv_records"], inp["block_m"],
+                                                          inp["folds"], inp["spread"])
+    write_maps = maps
+    by_class = None
+    msgs: list[str] = []
+    with atomic_dir(out_dir) as tmp:
+        write_csv(ev_summary, tmp / "cv_summary.csv")
+        if ev_by_stratum is not None and len(ev_by_stratum):
+            write_csv(ev_by_stratum, tmp / "cv_by_stratum.csv")
+        write_csv(pred.assign(source=src), tmp / "cv_predictions.csv")
+        write_vector(plots_cv, tmp / "plots_cv.gpkg", layer="plots_cv")
+        _style_points(tmp / "plots_cv.gpkg", "plots_cv", plots_cv, "样地交叉验证 plots with cross-validated AGB")
+        (tmp / "model").mkdir()
+        save_model(fitted, tmp / "model", training, metadata={
+            "predictors": summary["predictors"], "cv": cv_records, "block_m": block_m, "folds": folds,
+            "carbon_fraction": carbon_fraction, "root_shoot": summary["root_shoot"], "spread": spread,
+            "mapped_classes": classes, "landcover": summary["landcover"], "source": src})
+        if write_maps:
+            tag_extra = {"survey_year": str(year) if year else ""}
+            _, by_class, msgs, stats = _write_maps(fitted, preds, lc, classes, rs_table, carbon_fraction, tmp,
+                                                   src, tag_extra, compress=compress)
+            summary.update(stats)
+            summary["extrapolation"] = msgs
+            summary["by_class"] = by_class.to_dict("records")
+            write_csv(by_class, tmp / "biomass_by_class.csv")
+            summary["next_step"] = (
+                f"kunsink carbon --landcover {landcover or 'LANDCOVER.tif'} "
+                f"--pool c_above={out_dir / 'c_above.tif'}"
+                + (f" --pool c_below={out_dir / 'c_below.tif'}" if lc is not None else "") + " --out OUT")
+            from ..maps import save_map
+            from ..maps.plots import biomass_map
+
+            bnd = _boundary(boundary, inp["plots_crs"]) if boundary is not False else None
+            save_map(biomass_map(tmp, plots_cv, bnd), tmp / "biomass_map.html")
+        summary["notes"] = notes
+        summary["study_area"] = get_area().to_dict()
+        write_json(summary, tmp / "summary.json")
+        names = sorted(p.name for p in tmp.iterdir())
+    result.by_class = by_class
+    result.warnings = list(msgs)
+    return [out_dir / nm for nm in names]
 
 
 @user_errors
