@@ -134,6 +134,10 @@ def test_every_status_and_its_reason():
     # a standard with no year applies now
     std = row(s, one_target(target=30.0, target_year=None, strict=True))
     assert std["status"] == "behind" and "现行标准" in std["reason_zh"]
+    # on track is judged by the central projection; an unfavourable band end is said, not counted
+    wide = row(pd.Series([10.0, 13.0, 12.0], index=[2020, 2021, 2022]), one_target(target=15.0))
+    assert wide["projected"] == pytest.approx(16.0) and wide["projected_low"] == pytest.approx(8.0)
+    assert wide["status"] == "on track" and "尚无把握" in wide["reason_zh"] and "not assured" in wide["reason_en"]
     assert set(evaluate(s.to_frame("x_pct"), one_target())["status"]) <= set(STATUSES)
 
 
