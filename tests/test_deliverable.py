@@ -116,3 +116,20 @@ def test_report_renders_offline_in_chromium(demo_run):
         assert banner.is_visible() and "SYNTHETIC" in banner.inner_text()
         browser.close()
     assert remote == [] and errors == []
+
+
+def test_monitoring_tables_follow_from_the_numbers(demo_run):
+    import pandas as pd
+
+    out = _out(demo_run)
+    ev = pd.read_csv(out / "monitoring" / "targets.csv", encoding="utf-8-sig").set_index("indicator")
+    series = pd.read_csv(out / "monitoring" / "series.csv", encoding="utf-8-sig").set_index("year")
+    assert {2020, 2025} <= set(series.index)
+    mine = ev.loc["mine_treated_km2"]
+    # 0.124 km² of 0.2 km² by the end of 2025: the target year has come, the target is not met
+    assert mine["latest"] < mine["target"] == 0.2 and mine["status"] == "behind"
+    park = ev.loc["park_area_per_person_m2"]
+    assert park["status"] == ("met" if park["latest"] > 8 else "behind")  # GB 55014: a standard in force
+    assert ev.loc["carbon_stock_mgc", "status"] == "no target"
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert 'section id="targets"' in page and "落后 behind" in page

@@ -17,7 +17,7 @@ from typing import Any, Callable
 __all__ = ["DELIVERABLES", "write_deliverable", "parse_formats"]
 
 #: What the deliverable adds to a run's output folder.
-DELIVERABLES = ("report.html", "report.docx", "report.pdf", "maps", "tables.xlsx")
+DELIVERABLES = ("report.html", "report.docx", "report.pdf", "maps", "monitoring", "tables.xlsx")
 
 
 def parse_formats(text: str | None) -> tuple[str, ...]:
@@ -58,7 +58,7 @@ def write_deliverable(run: Any, out_dir: Path, *, say: Callable[[str], None] | N
     """
     from ..io import drop_staging, new_staging
     from ..report import build_report, write_report
-    from ..report.assemble import draw_figures, report_inputs
+    from ..report.assemble import draw_figures, monitoring_tables, report_inputs
     from ..tables import write_workbook
 
     say = say or (lambda _m: None)
@@ -70,12 +70,28 @@ def write_deliverable(run: Any, out_dir: Path, *, say: Callable[[str], None] | N
     stage = new_staging(out_dir / "report", "stage-report")
     try:
         stage.mkdir(parents=True, exist_ok=True)
+        say("monitoring indicators against the targets")
+        series, evaluation = monitoring_tables(run, made_on)
+        if series is not None:
+            from ..tables import write_csv, write_json
+
+            (stage / "monitoring").mkdir()
+            source = "synthetic" if any(
+                isinstance(getattr(r, "summary", None), dict) and r.summary.get("data_source") == "synthetic"
+                for st in run.stages.values() for r in st.results.values()) else "user data"
+            write_csv(series.reset_index().assign(source=source), stage / "monitoring" / "series.csv", atomic=False)
+            write_csv(evaluation.assign(source_data=source), stage / "monitoring" / "targets.csv", atomic=False)
+            write_json({"series": series.reset_index().to_dict("records"),
+                        "targets": evaluation.to_dict("records"), "data_source": source},
+                       stage / "monitoring" / "series.json", atomic=False)
         figures: dict[str, Any] = {}
         if opts.get("maps", True):
             say("drawing the maps and charts")
-            figures, _files = draw_figures(run, stage / "maps", date=made_on, organisation=organisation)
+            figures, _files = draw_figures(run, stage / "maps", date=made_on, organisation=organisation,
+                                           monitoring=(series, evaluation))
         say("writing the report")
-        inputs = report_inputs(run, figures=figures, made_on=made_on, made_by=organisation)
+        inputs = report_inputs(run, figures=figures, made_on=made_on, made_by=organisation,
+                               monitoring=(series, evaluation))
         write_report(build_report(inputs), stage, formats=formats, notes=notes)
         # every table of every stage, one sheet each (the stages' own folders already hold theirs)
         tables = [p for p in out_dir.rglob("*.csv")

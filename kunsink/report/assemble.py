@@ -22,7 +22,7 @@ import pandas as pd
 from .build import ReportInputs
 from .document import Text
 
-__all__ = ["layer_status", "report_inputs", "draw_figures", "read_display_grid", "FIGURE_THEMES"]
+__all__ = ["FIGURE_THEMES", "draw_figures", "layer_status", "monitoring_tables", "read_display_grid", "report_inputs"]
 
 #: Figure themes in the order they are drawn; each becomes ``maps/<theme>.png`` (and ``.pdf`` for maps).
 FIGURE_THEMES = ("landcover", "stock", "change", "stocks_chart", "zones_chart", "coverage", "coverage_chart",
@@ -106,7 +106,8 @@ def _years(run: Any) -> tuple[int, int] | None:
 
 
 def report_inputs(run: Any, *, figures: dict[str, tuple[Text, bytes]] | None = None,
-                  made_on: dt.date | None = None, made_by: str = "kunsink") -> ReportInputs:
+                  made_on: dt.date | None = None, made_by: str = "kunsink",
+                  monitoring: tuple[pd.DataFrame | None, pd.DataFrame | None] | None = None) -> ReportInputs:
     """The report's inputs from a :class:`~kunsink.project.runner.ProjectRun` (results in memory)."""
     from ..area import get_area
 
@@ -127,6 +128,7 @@ def report_inputs(run: Any, *, figures: dict[str, tuple[Text, bytes]] | None = N
     from ..config import get_working_crs
 
     crs = (run.settings or {}).get("crs") or get_working_crs()
+    series, evaluation = monitoring if monitoring is not None else monitoring_tables(run, made_on)
     notes = [n for st in run.stages.values() for n in st.notes if n.startswith("skipped")]
     return ReportInputs(
         area_name=area.name, area_km2=getattr(area, "area_km2", None), population=getattr(area, "population", None),
@@ -134,8 +136,64 @@ def report_inputs(run: Any, *, figures: dict[str, tuple[Text, bytes]] | None = N
         coverage=run.result("greenspace", "coverage"), indicators=run.result("greenspace", "indicators"),
         siting=run.result("greenspace", "sites"), mines=None if mines is None else mines.report, mines_gain=gain,
         plots=plots, figures=figures or {}, made_by=made_by, made_on=made_on, notes=notes,
-        crs_name=_crs_name(crs),
+        crs_name=_crs_name(crs), series=series, evaluation=evaluation,
     )
+
+
+def monitoring_tables(run: Any, made_on: dt.date | None = None) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """Indicator series per year from the run's results and their evaluation against the bundled targets.
+
+    Land-cover indicators (wetland area, forest cover, impervious share) and the carbon stock for each
+    land-cover year the carbon model read; the mine programme's cumulative treated area per year; and the
+    green-space figures (coverage by the straight-line rules, park area per person) for the year of the
+    green-space layers' land cover (``greenspace.landcover_year``), when set. ``None`` without any.
+    """
+    from ..monitoring import combine_series, evaluate, landcover_series, load_targets, mine_series
+
+    parts = []
+    carbon = run.result("carbon")
+    table = getattr(carbon, "table", None)
+    if table is not None and "year" in table.columns:
+        rows = table[(table["scope"] == "class") & table["date"].isin(["baseline", "alternate"])].copy()
+        rows = rows[pd.to_numeric(rows["year"], errors="coerce").notna()]
+        if len(rows):
+            wide = rows.assign(year=rows["year"].astype(int), id=rows["id"].astype(int)).pivot_table(
+                index="year", columns="id", values="area_ha", aggfunc="sum")
+            parts.append(landcover_series(wide))
+            district = table[(table["scope"] == "district") & table["date"].isin(["baseline", "alternate"])]
+            stock = district.dropna(subset=["year"])
+            if len(stock):
+                frame = pd.DataFrame({"carbon_stock_mgc": stock["total_mgc"].to_numpy(),
+                                      "carbon_stock_mgc_low": stock["ci95_low_mgc"].to_numpy(),
+                                      "carbon_stock_mgc_high": stock["ci95_high_mgc"].to_numpy()},
+                                     index=pd.Index(stock["year"].astype(int).to_numpy(), name="year"))
+                parts.append(frame)
+    mines = run.result("mines")
+    if mines is not None and len(mines.report.by_year):
+        parts.append(mine_series(mines.report.by_year, tuple(mines.report.period)))
+    gs_year = ((run.settings or {}).get("greenspace") or {}).get("landcover_year")
+    cov = run.result("greenspace", "coverage")
+    if cov is not None and gs_year:
+        vals: dict[str, float] = {}
+        for rid, key in (("green_300", "green_300_coverage_pct"), ("park_500", "park_500_coverage_pct")):
+            line = cov.summary.get("rules", {}).get(rid, {}).get("line")
+            if line:
+                vals[key] = line["area_covered_pct"]
+        ind = run.result("greenspace", "indicators")
+        if ind is not None and getattr(ind.result, "table", None) is not None:
+            t = ind.result.table.set_index("key")["value"]
+            for key in ("park_area_per_person_m2", "green_land_ratio_pct", "green_coverage_ratio_pct"):
+                if key in t.index and pd.notna(t[key]):
+                    vals[key] = float(t[key])
+        if vals:
+            parts.append(pd.DataFrame(vals, index=pd.Index([int(gs_year)], name="year")))
+    if not parts:
+        return None, None
+    series = combine_series(*parts)
+    as_of = made_on.year if made_on is not None else None
+    years = series.index.astype(int)
+    evaluation = evaluate(series, load_targets(), as_of_year=min(as_of, int(years.max())) if as_of else None)
+    return series, evaluation
 
 
 def _crs_name(crs: Any) -> str | None:
@@ -180,7 +238,8 @@ def _find(files: list[Path], *prefixes: str) -> Path | None:
 
 
 def draw_figures(run: Any, maps_dir: str | os.PathLike, *, date: dt.date | None = None, organisation: str = "kunsink",
-                 embed_dpi: float = 110.0) -> tuple[dict[str, tuple[Text, bytes]], list[Path]]:
+                 embed_dpi: float = 110.0, monitoring: tuple[Any, Any] | None = None
+                 ) -> tuple[dict[str, tuple[Text, bytes]], list[Path]]:
     """Draw every figure the run's results allow; save maps as A4 PNG and PDF and charts as PNG in ``maps_dir``.
 
     Returns the figures for the report (PNG bytes at ``embed_dpi``) and the files written.
@@ -252,6 +311,15 @@ def draw_figures(run: Any, maps_dir: str | os.PathLike, *, date: dt.date | None 
              F.mines_map(_mine_sites(mines), boundary, page=page))
         keep("mines_chart", Text("矿山治理进度", "Mine rehabilitation progress"),
              F.mine_progress_chart(mines.report), map_=False)
+    series, evaluation = monitoring if monitoring is not None else (None, None)
+    if series is not None and evaluation is not None:
+        from ..monitoring import indicator_charts
+
+        wanted = evaluation[evaluation["indicator"].isin(
+            ["wetland_area_ha", "forest_cover_pct", "carbon_stock_mgc", "mine_treated_km2"])]
+        for key, fig in indicator_charts(series, wanted).items():
+            row = wanted[wanted["indicator"] == key].iloc[0]
+            keep(f"target_{key}", Text(str(row.get("name_zh", key)), str(row.get("name_en", ""))), fig, map_=False)
     plots = _layer(run, "plots")
     if plots is not None and boundary is not None and run.stages.get("plots") and run.stages["plots"].status == "ok":
         keep("plots", Text("监测样地", "Monitoring plots"), F.plots_map(plots, boundary, page=page))

@@ -25,7 +25,7 @@ INTERNAL_USE_NOTE = Text("内部规划使用，不得公开发布（无审图号
                          "For internal planning use only; not for publication (no map approval number)")
 
 #: Section anchors, in order; the HTML page has one ``<section id=…>`` per key.
-REPORT_SECTIONS = ("area-data", "landcover", "carbon", "greenspace", "mines", "plots", "methods")
+REPORT_SECTIONS = ("area-data", "landcover", "carbon", "greenspace", "mines", "targets", "plots", "methods")
 
 _POOL_LABELS = {"c_above": Text("地上生物量", "above-ground"), "c_below": Text("地下生物量", "below-ground"),
                 "c_soil": Text("土壤有机碳", "soil organic"), "c_dead": Text("枯落物与死木", "dead matter")}
@@ -79,6 +79,9 @@ class ReportInputs:
     made_on: dt.date | None = None
     notes: list[str] = field(default_factory=list)
     crs_name: str | None = None
+    #: Indicator series per year (index ``year``) and their evaluation (:func:`kunsink.monitoring.evaluate`).
+    series: pd.DataFrame | None = None
+    evaluation: pd.DataFrame | None = None
 
     @property
     def synthetic(self) -> bool:
@@ -326,6 +329,59 @@ def _mines_section(inp: ReportInputs) -> Section:
     return s
 
 
+_STATUS_LABEL = {"met": "已达标 met", "on track": "按趋势可达标 on track", "behind": "落后 behind",
+                 "no target": "无目标 no target", "insufficient data": "数据不足 insufficient data"}
+
+
+def _targets_section(inp: ReportInputs) -> Section:
+    s = Section("targets", Text("监测指标与目标评估", "Monitoring against the plan's targets"))
+    ev = inp.evaluation
+    if ev is not None and "name_zh" in ev.columns:  # the target file's indicators; class areas are in section 2
+        ev = ev[ev["name_zh"].astype(str) != ev["indicator"].astype(str)]
+    if ev is None or not len(ev):
+        return s.add(_absent(Text("监测指标", "Monitoring")))
+    s.add(Paragraph(Text(
+        "各指标按年份序列评价：最新值、Theil–Sen 趋势（90 % 区间）、目标年的预测值与状态。目标值取自 "
+        "kunsink/data/targets/kundulun-2025.yaml（标明来源与是否已核实；“市级要求”待区里填写）。只有两期数据时趋势仅供参考。",
+        "Each indicator's series is evaluated: latest value, Theil–Sen trend (90 % interval), projection to the "
+        "target year and a status. Targets come from kunsink/data/targets/kundulun-2025.yaml (source and verified "
+        "flag given; blanks marked 市级要求 are for the district to fill in). With two dates the trend is indicative.")))
+    frame = pd.DataFrame({
+        "indicator": [f"{a} {b}" for a, b in zip(ev.get("name_zh", ev["indicator"]), ev.get("name_en", ""))]
+        if "name_zh" in ev.columns else ev["indicator"],
+        "unit": ev["unit"],
+        "latest_year": [str(int(y)) if pd.notna(y) else "" for y in ev["latest_year"]], "latest": ev["latest"],
+        "target": [_target_cell(r) for r in ev.to_dict("records")],
+        "projected": ev["projected"], "status": ev["status"].map(lambda v: _STATUS_LABEL.get(v, v)),
+        "verified": ev["verified"].map(lambda v: "是 yes" if v is True else ("否 no" if v is False else "")),
+    })
+    s.add(Table(Text("指标与目标", "Indicators and targets"), frame,
+                {"indicator": Text("指标", "Indicator"), "unit": Text("单位", "Unit"),
+                 "latest_year": Text("最新年份", "Latest year"), "latest": Text("最新值", "Latest"),
+                 "target": Text("目标", "Target"), "projected": Text("目标年预测", "Projected at target year"),
+                 "status": Text("状态", "Status"), "verified": Text("目标已核实", "Target verified")},
+                {"latest": 2, "projected": 2}))
+    for r in ev.to_dict("records"):
+        if r.get("status") in ("met", "on track", "behind") and r.get("reason_zh"):
+            s.add(Paragraph(Text(str(r["reason_zh"]), str(r.get("reason_en") or "")), "bullet"))
+    for key in ("wetland_area_ha", "forest_cover_pct", "carbon_stock_mgc", "mine_treated_km2"):
+        s.add(*_fig(inp, f"target_{key}", width_mm=130.0))
+    return s
+
+
+def _target_cell(r: dict[str, Any]) -> str:
+    value, year = r.get("target"), r.get("target_year")
+    base = r.get("baseline_year")
+    if (value is None or (isinstance(value, float) and value != value)) and r.get("direction") in ("increase", "decrease") \
+            and base is not None and base == base:
+        sign = ">" if r["direction"] == "increase" else "<"
+        return f"{sign} {int(base)} 水平 level" + (f" ({int(year)})" if year is not None and year == year else "")
+    if value is None or (isinstance(value, float) and value != value):
+        return "—"
+    text = value if isinstance(value, str) else f"{value:g}"
+    return f"{text} ({int(year)})" if year is not None and year == year else str(text)
+
+
 def _plots_section(inp: ReportInputs) -> Section:
     s = Section("plots", Text("监测样地与生物量", "Monitoring plots and biomass"))
     p = inp.plots
@@ -417,5 +473,5 @@ def build_report(inp: ReportInputs) -> Document:
         footer=Text(f"由 kunsink 生成 · {when} · {INTERNAL_USE_NOTE.zh}", f"Made with kunsink · {INTERNAL_USE_NOTE.en}"),
     )
     doc.sections = [_area_section(inp), _landcover_section(inp), _carbon_section(inp), _greenspace_section(inp),
-                    _mines_section(inp), _plots_section(inp), _methods_section(inp)]
+                    _mines_section(inp), _targets_section(inp), _plots_section(inp), _methods_section(inp)]
     return doc
