@@ -19,6 +19,10 @@ import rioxarray  # noqa: F401  (registers the .rio accessor)
 
 from .errors import CRSError, RasterError, library_message
 
+# rasterio warns spuriously ("no geotransform") when rasterize/geometry_mask run in several threads at
+# once (the clipping mask of each chunk); the transform is always given and results are identical.
+warnings.filterwarnings("ignore", message="Dataset has no geotransform", module="rasterio.features")
+
 __all__ = ["open_raster", "open_landcover", "clip_to_area", "grid_difference", "warp_to_grid", "warp_to_working_crs",
            "pixel_area_m2", "raster_tags"]
 

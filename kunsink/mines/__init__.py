@@ -11,7 +11,7 @@ from .errors import ImportRefused, IntegrityError, RegistryBusyError, RegistryEr
 from .integrity import IntegrityReport
 from .registry import verify_registry
 from .model import STATUS_LABELS, STATUSES, Problem
-from .progress import ProgressReport, current_status, progress_report
+from .progress import ProgressReport, current_status, progress_report, sites_with_status
 from .readers import read_import_file, table_from_frame
 from .registry import (
     ImportResult,
@@ -46,6 +46,7 @@ __all__ = [
     "load_registry",
     "plan_import",
     "progress_report",
+    "sites_with_status",
     "read_import_file",
     "site_history",
     "table_from_frame",

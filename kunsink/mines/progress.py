@@ -21,6 +21,7 @@ import pandas as pd
 from .model import STATUS_LABELS, STATUS_RANK, STATUSES, StatusEvent, clean_text
 
 __all__ = [
+    "sites_with_status",
     "active_events",
     "status_dates",
     "current_status",
@@ -57,6 +58,25 @@ def current_status(events: Iterable[StatusEvent], as_of: dt.date | None = None) 
     for site, dates in status_dates(events, as_of).items():
         status = max(dates, key=STATUS_RANK.__getitem__)
         out[site] = (status, dates[status])
+    return out
+
+
+def sites_with_status(sites: Any, events: Iterable[StatusEvent], as_of: dt.date | None = None) -> Any:
+    """The registry's sites with their current ``status`` and ``status_date`` as of a date (a copy).
+
+    Parameters
+    ----------
+    sites : GeoDataFrame
+        The registry's ``mine_sites`` (``site_id``, geometry in the registry's projected CRS).
+    events : iterable of StatusEvent
+        The status history; corrections and retractions applied (:func:`current_status`).
+    as_of : date, optional
+        Default today. A site without a status by then has ``status`` None.
+    """
+    state = current_status(events, as_of)
+    out = sites.copy()
+    out["status"] = out["site_id"].map(lambda s: state.get(s, (None, None))[0])
+    out["status_date"] = out["site_id"].map(lambda s: state.get(s, (None, None))[1])
     return out
 
 

@@ -93,12 +93,6 @@ def write_deliverable(run: Any, out_dir: Path, *, say: Callable[[str], None] | N
         inputs = report_inputs(run, figures=figures, made_on=made_on, made_by=organisation,
                                monitoring=(series, evaluation))
         write_report(build_report(inputs), stage, formats=formats, notes=notes)
-        # every table of every stage, one sheet each (the stages' own folders already hold theirs)
-        tables = [p for p in out_dir.rglob("*.csv")
-                  if not any(part.startswith(".") for part in p.relative_to(out_dir).parts)]
-        if tables:
-            say("collecting the tables into tables.xlsx")
-            write_workbook(out_dir, stage / "tables.xlsx", title=f"kunsink 数据表 tables: {out_dir.name}")
         moved: list[Path] = []
         for name in DELIVERABLES:
             src = stage / name
@@ -109,6 +103,13 @@ def write_deliverable(run: Any, out_dir: Path, *, say: Callable[[str], None] | N
                 shutil.rmtree(dst)
             os.replace(src, dst)
             moved.append(dst)
+        # every table of every stage and of the monitoring, one sheet each
+        tables = [p for p in out_dir.rglob("*.csv")
+                  if not any(part.startswith(".") for part in p.relative_to(out_dir).parts)]
+        if tables:
+            say("collecting the tables into tables.xlsx")
+            title = f"kunsink 数据表 tables: {out_dir.name}"
+            moved.append(write_workbook(out_dir, out_dir / "tables.xlsx", title=title))
         return moved, notes
     finally:
         drop_staging(stage)

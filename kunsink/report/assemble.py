@@ -105,13 +105,30 @@ def _years(run: Any) -> tuple[int, int] | None:
     return (years[0], years[-1]) if len(years) >= 2 else None
 
 
+def _run_area(run: Any) -> Any:
+    """The run's study area (the active one inside a run, else resolved from its settings)."""
+    from ..area import get_area, resolve_area
+
+    settings = run.settings or {}
+    area = get_area()
+    wanted = (run.manifest or {}).get("study_area", {}).get("name")
+    if wanted is None or area.name == wanted:
+        return area
+    return resolve_area(settings.get("area"), crs=settings.get("crs"))
+
+
 def report_inputs(run: Any, *, figures: dict[str, tuple[Text, bytes]] | None = None,
                   made_on: dt.date | None = None, made_by: str = "kunsink",
                   monitoring: tuple[pd.DataFrame | None, pd.DataFrame | None] | None = None) -> ReportInputs:
     """The report's inputs from a :class:`~kunsink.project.runner.ProjectRun` (results in memory)."""
-    from ..area import get_area
+    from ..area import use_area
 
-    area = get_area()
+    area = _run_area(run)
+    with use_area(area):
+        return _report_inputs(run, area, figures, made_on, made_by, monitoring)
+
+
+def _report_inputs(run: Any, area: Any, figures: Any, made_on: Any, made_by: str, monitoring: Any) -> ReportInputs:
     mines = run.result("mines")
     gain = None
     if mines is not None and mines.gain is not None:
@@ -242,6 +259,21 @@ def draw_figures(run: Any, maps_dir: str | os.PathLike, *, date: dt.date | None 
                  ) -> tuple[dict[str, tuple[Text, bytes]], list[Path]]:
     """Draw every figure the run's results allow; save maps as A4 PNG and PDF and charts as PNG in ``maps_dir``.
 
+    Returns the figures for the report (PNG bytes at ``embed_dpi``) and the files written. The study area
+    is the run's.
+    """
+    from ..area import use_area
+
+    with use_area(_run_area(run)):
+        return _draw_figures(run, maps_dir, date=date, organisation=organisation, embed_dpi=embed_dpi,
+                             monitoring=monitoring)
+
+
+def _draw_figures(run: Any, maps_dir: str | os.PathLike, *, date: dt.date | None = None, organisation: str = "kunsink",
+                 embed_dpi: float = 110.0, monitoring: tuple[Any, Any] | None = None
+                 ) -> tuple[dict[str, tuple[Text, bytes]], list[Path]]:
+    """Draw every figure the run's results allow; save maps as A4 PNG and PDF and charts as PNG in ``maps_dir``.
+
     Returns the figures for the report (PNG bytes at ``embed_dpi``) and the files written.
     """
     import matplotlib
@@ -358,16 +390,6 @@ def _zones(run: Any) -> Any:
 
 
 def _mine_sites(mines: Any) -> Any:
-    import geopandas as gpd
+    from ..mines.progress import sites_with_status
 
-    sites = mines.data.sites
-    status = {sid: st for sid, (st, _d) in _current(mines).items()}
-    frame = gpd.GeoDataFrame(sites.copy(), geometry="geometry", crs=getattr(sites, "crs", None))
-    frame["status"] = frame["site_id"].map(status)
-    return frame
-
-
-def _current(mines: Any) -> dict[str, tuple[str, Any]]:
-    from ..mines.progress import current_status
-
-    return current_status(mines.data.state.events, mines.report.as_of)
+    return sites_with_status(mines.data.sites, mines.data.state.events, mines.report.as_of)
