@@ -26,11 +26,36 @@ def _pools(specs: list[str] | None) -> dict[str, str] | None:
     return out
 
 
+def _series(by_year, out, alt, pool, alt_pool, price, years, base_year, scheme, reclass, densities, zones, zone_field,
+            mc, seed, independent_dates, chunks, scheduler) -> None:
+    """Three or more land-cover years: the annual series (tables, indicators, targets)."""
+    given = [name for name, v in (("--alt", alt), ("--pool", pool), ("--alt-pool", alt_pool), ("--price", price),
+                                  ("--years", years), ("--independent-dates", independent_dates)) if v]
+    if given:
+        raise ConfigError(f"{', '.join(given)} take two dates; a series of {len(by_year)} years takes none of them")
+    from ..carbon.series import run_carbon_series
+
+    r = run_carbon_series(by_year, out, scheme=scheme, reclass=reclass, densities=densities, zones=zones,
+                          zone_field=zone_field, base_year=base_year, mc=mc, seed=seed, chunks=chunks,
+                          scheduler=scheduler)
+    for year, row in r.stocks.iterrows():
+        band = (f" (95 % {row['ci95_low_mgc']:,.0f} – {row['ci95_high_mgc']:,.0f})" if "ci95_low_mgc" in row else "")
+        typer.echo(f"{year}: {row['total_mgc']:,.0f} Mg C{band} over {row['area_ha']:,.0f} ha")
+    d = r.changes[r.changes["scope"] == "district"]
+    for row in d.itertuples():
+        typer.echo(f"change {row.from_year}→{row.to_year} ({row.kind}): {row.change_mgc:+,.0f} Mg C")
+    if r.summary.get("data_source") == "synthetic":
+        typer.echo("note: inputs are SYNTHETIC demo data, not real survey data")
+    for note in r.summary.get("notes", []):
+        typer.echo(f"note: {note}")
+    typer.echo(f"wrote {len(r.files)} files to {out}")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("carbon")
     @with_area
     def carbon(
-        landcover: List[Path] = typer.Option(..., "--landcover", help="Land-cover GeoTIFF (ESA WorldCover, CLCD, GlobeLand30 recognised by name, codes and CRS), a folder of tiles, or 三调 land-use polygons (.gpkg/.shp); repeat for several tiles (mosaicked)."),
+        landcover: List[Path] = typer.Option(..., "--landcover", help="Land-cover GeoTIFF (ESA WorldCover, CLCD, GlobeLand30 recognised by name, codes and CRS), a folder of tiles, or 三调 land-use polygons (.gpkg/.shp); repeat for several tiles (mosaicked). YEAR=FILE, repeated (or a folder of files with the year in their names), gives a series: stocks per year and changes in one pass."),
         out: Path = typer.Option(..., "--out", help="Output folder (written atomically)."),
         alt: Optional[Path] = typer.Option(None, "--alt", help="Second-date land cover on the same grid."),
         scheme: Optional[str] = typer.Option(None, "--scheme", help="clcd, worldcover, globeland30, custom, none; sandiao for 三调 polygons (default: recognised from the file)."),
@@ -54,6 +79,7 @@ def register(app: typer.Typer) -> None:
         layer: Optional[str] = typer.Option(None, "--layer", help="Layer of a GeoPackage or File Geodatabase (default: DLTB / landcover)."),
         overviews: bool = typer.Option(True, "--overviews/--no-overviews", help="Overviews in every raster (default), for fast display."),
         cog: bool = typer.Option(True, "--cog/--plain-tiff", help="Cloud-Optimized GeoTIFFs (default) or plain tiled GeoTIFFs."),
+        base_year: Optional[int] = typer.Option(None, "--base-year", help="With three or more YEAR=FILE land covers: the year changes are also given from (default the first)."),
         compress: str = typer.Option("deflate", "--compress", help="GeoTIFF compression: deflate (default; ArcMap and any GDAL read it), lzw, or zstd (not readable by ArcMap or GDAL < 2.3)."),
     ) -> None:
         """Carbon stocks (Mg C) in four pools, change between two dates, value and Monte Carlo uncertainty."""
@@ -72,6 +98,18 @@ def register(app: typer.Typer) -> None:
         if vectors and len(landcover) > 1:
             raise ConfigError(f"--landcover {vectors[0].name} is a polygon layer: give it alone (several "
                               "--landcover are raster tiles to mosaic)")
+        from ..carbon.series import parse_landcover_years
+
+        by_year = None if vectors else parse_landcover_years([str(p) for p in landcover])
+        if by_year is not None and len(by_year) >= 3:
+            _series(by_year, out, alt, pool, alt_pool, price, years, base_year, scheme, reclass, densities, zones,
+                    zone_field, mc, seed, independent_dates, chunks, scheduler)
+            return
+        if by_year is not None:  # two years: the two-date model, labelled with its years
+            if alt is not None:
+                raise ConfigError("give the second land cover either as --alt or as YEAR=FILE, not both")
+            (y0, p0), (y1, p1) = by_year.items()
+            landcover, common["alt"], common["dates"] = [p0], p1, (y0, y1)
         with console.status("computing carbon stocks…"):
             if vectors:
                 from ..carbon.vector import run_carbon_polygons

@@ -1,0 +1,136 @@
+"""Carbon of N land-cover years in one pass: equal to the two-date model year by year, bands, refusals."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+
+from carbon_fixtures import write_pair, write_pools_csv
+from kunsink.carbon.run import run_carbon
+from kunsink.carbon.series import parse_landcover_years, run_carbon_series
+from kunsink.cli import main
+from kunsink.errors import ConfigError, InputError
+
+
+@pytest.fixture(scope="module")
+def three(tmp_path_factory):
+    d = tmp_path_factory.mktemp("series")
+    bas, alt = write_pair(d)
+    with rasterio.open(bas) as a, rasterio.open(alt) as b:
+        A, B, prof = a.read(1), b.read(1), a.profile
+    mid = np.where(np.random.default_rng(7).random(A.shape) < 0.5, A, B).astype("uint8")
+    paths = {2000: d / "lc_2000.tif", 2010: d / "lc_2010.tif", 2020: d / "lc_2020.tif"}
+    bas.rename(paths[2000])
+    alt.rename(paths[2020])
+    with rasterio.open(paths[2010], "w", **prof) as ds:
+        ds.write(mid, 1)
+    return paths, write_pools_csv(d / "pools.csv")
+
+
+def _rel(a, b):
+    return abs(a - b) / max(abs(b), 1e-12)
+
+
+def test_series_equals_the_two_date_model_year_by_year(three, tmp_path):
+    paths, pools = three
+    r = run_carbon_series(paths, tmp_path / "s", densities=pools)
+    assert r.years == [2000, 2010, 2020]
+    for (y0, y1) in ((2000, 2010), (2010, 2020), (2000, 2020)):
+        two = run_carbon(paths[y0], tmp_path / f"t{y0}{y1}", alt=paths[y1], densities=pools, write_rasters=False)
+        assert _rel(r.stocks.loc[y0, "total_mgc"], two.summary["total_mgc"]) < 1e-9
+        assert _rel(r.stocks.loc[y1, "total_mgc"], two.summary["total_alt_mgc"]) < 1e-9
+        row = r.changes[(r.changes["from_year"] == y0) & (r.changes["to_year"] == y1) & (r.changes["scope"] == "district")]
+        assert len(row) == 1 and _rel(row["change_mgc"].iloc[0], two.summary["change_mgc"]) < 1e-9
+    assert set(r.changes["kind"]) == {"consecutive, from base", "consecutive", "from base"}
+    out = tmp_path / "s"
+    names = {p.name for p in out.iterdir()}
+    assert {"series.csv", "series.json", "stocks.csv", "changes.csv", "classes_by_year.csv", "transitions.csv",
+            "targets.csv", "tables.xlsx", "charts"} <= names
+    series = pd.read_csv(out / "series.csv", encoding="utf-8-sig").set_index("year")
+    assert list(series.index) == [2000, 2010, 2020] and "forest_cover_pct" in series and "carbon_stock_mgc" in series
+    targets = pd.read_csv(out / "targets.csv", encoding="utf-8-sig").set_index("indicator")
+    assert targets.loc["carbon_stock_mgc", "status"] == "no target"
+    json.loads((out / "series.json").read_text(encoding="utf-8"), parse_constant=lambda c: pytest.fail(c))
+    assert any((out / "charts").glob("*.png"))
+
+
+def test_monte_carlo_bands_per_year_and_change(three, tmp_path):
+    """The default table has density ranges: one draw per class and pool for all years gives each year and each
+    change a band around its value, the same draws as the two-date model's for two years."""
+    paths, _ = three
+    r = run_carbon_series(paths, tmp_path / "s", mc=300, seed=3)
+    assert (r.stocks["ci95_low_mgc"] < r.stocks["total_mgc"]).all()
+    assert (r.stocks["total_mgc"] < r.stocks["ci95_high_mgc"]).all()
+    d = r.changes[r.changes["scope"] == "district"]
+    assert (d["ci95_low_mgc"] <= d["change_mgc"]).all() and (d["change_mgc"] <= d["ci95_high_mgc"]).all()
+    # correlated dates: the stocks' draws move together, so the change band is far narrower than the stock band
+    width_stock = float((r.stocks["ci95_high_mgc"] - r.stocks["ci95_low_mgc"]).min())
+    width_change = float((d["ci95_high_mgc"] - d["ci95_low_mgc"]).max())
+    assert width_change < width_stock / 2
+    series = pd.read_csv(tmp_path / "s" / "series.csv", encoding="utf-8-sig")
+    assert {"carbon_stock_mgc_low", "carbon_stock_mgc_high"} <= set(series.columns)
+
+
+def test_parse_years(three, tmp_path):
+    paths, _ = three
+    specs = [f"{y}={p}" for y, p in paths.items()]
+    assert parse_landcover_years(specs) == paths
+    assert parse_landcover_years(paths[2000].parent) == paths  # a folder: years in the names
+    assert parse_landcover_years([str(paths[2000])]) is None  # one file: not a series
+    with pytest.raises(ConfigError, match="given twice"):
+        parse_landcover_years([f"2000={paths[2000]}", f"2000={paths[2010]}"])
+    with pytest.raises(InputError, match="no such file"):
+        parse_landcover_years([f"2000={paths[2000]}", f"2005={tmp_path / 'missing.tif'}"])
+    with pytest.raises(ConfigError, match="YEAR=FILE"):
+        parse_landcover_years([f"2000={paths[2000]}", str(paths[2010])])
+
+
+def _one_error(code, err):
+    lines = [ln for ln in err.strip().splitlines() if ln.strip()]
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("kunsink: error:"), err
+    return lines[0]
+
+
+def test_cli_series_and_its_refusals(three, tmp_path, capsys):
+    paths, pools = three
+    args = [a for y, p in paths.items() for a in ("--landcover", f"{y}={p}")]
+    code = main(["carbon", *args, "--densities", str(pools), "--out", str(tmp_path / "o"), "--area", "none"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "2010:" in out and "change 2000→2010" in out
+    # duplicated year, missing file, a year on another grid: one line, exit 2, nothing written
+    for bad, words in (([f"2000={paths[2000]}", f"2000={paths[2010]}", f"2020={paths[2020]}"], "given twice"),
+                       ([f"2000={paths[2000]}", f"2010={tmp_path / 'nope.tif'}", f"2020={paths[2020]}"], "no such file")):
+        cli = [a for s in bad for a in ("--landcover", s)]
+        code = main(["carbon", *cli, "--densities", str(pools), "--out", str(tmp_path / "bad"), "--area", "none"])
+        assert words in _one_error(code, capsys.readouterr().err)
+        assert not (tmp_path / "bad").exists()
+    with rasterio.open(paths[2010]) as ds:
+        prof, arr = ds.profile, ds.read(1)
+    prof.update(transform=prof["transform"] * prof["transform"].translation(1, 0))
+    shifted = tmp_path / "shifted_2010.tif"
+    with rasterio.open(shifted, "w", **prof) as ds:
+        ds.write(arr, 1)
+    cli = ["--landcover", f"2000={paths[2000]}", "--landcover", f"2010={shifted}", "--landcover", f"2020={paths[2020]}"]
+    code = main(["carbon", *cli, "--densities", str(pools), "--out", str(tmp_path / "bad"), "--area", "none"])
+    assert "different grid" in _one_error(code, capsys.readouterr().err)
+    assert not (tmp_path / "bad").exists()
+    code = main(["carbon", *args, "--price", "300", "--out", str(tmp_path / "bad"), "--area", "none"])
+    assert "take two dates" in _one_error(code, capsys.readouterr().err)
+
+
+def test_two_years_keep_the_two_date_outputs(three, tmp_path, capsys):
+    paths, pools = three
+    code = main(["carbon", "--landcover", f"2000={paths[2000]}", "--landcover", f"2020={paths[2020]}",
+                 "--densities", str(pools), "--out", str(tmp_path / "o"), "--area", "none"])
+    assert code == 0, capsys.readouterr().err
+    names = {p.name for p in (tmp_path / "o").iterdir()}
+    assert {"c_storage_bas.tif", "c_storage_alt.tif", "c_change_bas_alt.tif", "summary.csv"} <= names
+    table = pd.read_csv(tmp_path / "o" / "summary.csv", encoding="utf-8-sig")
+    assert set(table["year"].dropna().astype(str)) == {"2000", "2020", "2000–2020"}
+    with rasterio.open(tmp_path / "o" / "c_storage_alt.tif") as ds:
+        assert ds.tags()["year"] == "2020"
