@@ -124,7 +124,11 @@ def test_monitoring_tables_follow_from_the_numbers(demo_run):
     out = _out(demo_run)
     ev = pd.read_csv(out / "monitoring" / "targets.csv", encoding="utf-8-sig").set_index("indicator")
     series = pd.read_csv(out / "monitoring" / "series.csv", encoding="utf-8-sig").set_index("year")
-    assert {2020, 2025} <= set(series.index)
+    assert list(series.index[:6]) == [2020, 2021, 2022, 2023, 2024, 2025]  # the annual land cover
+    assert series.loc[2022, "carbon_stock_mgc_low"] < series.loc[2022, "carbon_stock_mgc"] < \
+        series.loc[2022, "carbon_stock_mgc_high"]
+    forest = ev.loc["forest_cover_pct"]
+    assert forest["n_years"] == 6 and forest["slope_low"] <= forest["slope_per_year"] <= forest["slope_high"]
     mine = ev.loc["mine_treated_km2"]
     # 0.124 km² of 0.2 km² by the end of 2025: the target year has come, the target is not met
     assert mine["latest"] < mine["target"] == 0.2 and mine["status"] == "behind"

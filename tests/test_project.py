@@ -218,6 +218,11 @@ def test_bundled_project_file_is_valid_and_its_inputs_match_the_scene(tmp_path):
         old = shipped / f.relative_to(tmp_path)
         if f.suffix == ".csv":
             assert f.read_bytes() == old.read_bytes()
+        elif f.suffix == ".tif":
+            import rasterio
+
+            with rasterio.open(f) as a, rasterio.open(old) as b:
+                assert (a.read(1) == b.read(1)).all() and a.tags() == b.tags() and a.transform == b.transform
         else:
             a, b = pyogrio.read_dataframe(f), pyogrio.read_dataframe(old)
             assert a.drop(columns="geometry").equals(b.drop(columns="geometry"))

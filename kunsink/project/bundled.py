@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["DEMO_PROJECT", "demo_project_path", "write_demo_inputs"]
+__all__ = ["ANNUAL_YEARS", "DEMO_PROJECT", "demo_project_path", "write_annual_landcover", "write_demo_inputs"]
 
 #: The bundled scene's project file, inside the package.
 DEMO_PROJECT = "kundulun-demo.yaml"
@@ -52,4 +52,45 @@ def write_demo_inputs(folder: str | os.PathLike | None = None) -> list[Path]:
         with atomic_path(folder / "mines" / name) as tmp:
             df.to_csv(tmp, index=False, encoding="utf-8")
         files.append(folder / "mines" / name)
+    files += write_annual_landcover(folder / "landcover")
     return files
+
+
+#: The years the bundled project's annual land cover spans (2020 and 2025 are the scene's own).
+ANNUAL_YEARS = (2020, 2025)
+
+
+def write_annual_landcover(folder: str | os.PathLike) -> list[Path]:
+    """Write ``landcover_2021.tif`` … ``landcover_2024.tif`` between the scene's 2020 and 2025 land cover.
+
+    Derived deterministically (:func:`kunsink.demo.annual.annual_landcover`), on the scene's grid and with
+    its profile, tagged ``source = synthetic`` and ``year``; the scene's own two years are not copied.
+    """
+    import rasterio
+
+    from ..datasets import data_dir
+    from ..demo.annual import annual_landcover
+    from ..io import atomic_path
+
+    a, b = ANNUAL_YEARS
+    src = data_dir() / "rasters"
+    with rasterio.open(src / f"landcover_{a}.tif") as ds_a, rasterio.open(src / f"landcover_{b}.tif") as ds_b:
+        first, last, profile, tags = ds_a.read(1), ds_b.read(1), ds_a.profile, ds_a.tags()
+        nodata = ds_a.nodata
+    years = annual_landcover(first, last, a, b, nodata=None if nodata is None else int(nodata))
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for year, arr in years.items():
+        if year in ANNUAL_YEARS:
+            continue
+        path = folder / f"landcover_{year}.tif"
+        with atomic_path(path) as tmp:
+            with rasterio.open(tmp, "w", **{**profile, "driver": "GTiff"}) as ds:
+                ds.write(arr, 1)
+                ds.update_tags(**{**tags, "year": str(year), "source": "synthetic",
+                                  "description": f"Synthetic CLCD land cover {year}, 10 m pixels, nodata 0 outside the "
+                                                 f"district, derived between {a} and {b}",
+                                  "derived": f"kunsink.demo.annual from landcover_{a} and landcover_{b} (seed 2023)"})
+        out.append(path)
+    return out

@@ -301,7 +301,16 @@ def _stage_carbon(s: dict[str, Any], stage_dir: Path, work: Path, say: Callable[
                    years=years, dates=(base, alt), price=c["price_per_mgc"], discount_pct=c["discount_pct"],
                    price_change_pct=c["price_change_pct"], mc=c["mc"], seed=c["seed"], chunks=c["chunks"],
                    write_rasters=c["write_rasters"], cog=c["cog"])
-    return {"carbon": r}
+    out: dict[str, Any] = {"carbon": r}
+    if len(lc) >= 3:  # every year in one pass: the annual series, its changes and bands
+        from ..carbon.series import run_carbon_series
+
+        say(f"annual series {min(lc)}–{max(lc)} ({len(lc)} years)")
+        out["series"] = run_carbon_series(lc, stage_dir / "series", scheme=c["scheme"],
+                                          densities=s["layers"]["densities"], zones=_zones_path(s, work),
+                                          zone_field=c["zone_field"], base_year=base, mc=c["mc"], seed=c["seed"],
+                                          chunks=c["chunks"])
+    return out
 
 
 def _stage_greenspace(s: dict[str, Any], stage_dir: Path, work: Path, say: Callable[[str], None]) -> dict[str, Any]:

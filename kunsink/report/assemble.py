@@ -150,6 +150,7 @@ def _report_inputs(run: Any, area: Any, figures: Any, made_on: Any, made_by: str
     return ReportInputs(
         area_name=area.name, area_km2=getattr(area, "area_km2", None), population=getattr(area, "population", None),
         layers=_panel_rows(run, area), years=_years(run), carbon=run.result("carbon"),
+        carbon_series=run.result("carbon", "series"),
         coverage=run.result("greenspace", "coverage"), indicators=run.result("greenspace", "indicators"),
         siting=run.result("greenspace", "sites"), mines=None if mines is None else mines.report, mines_gain=gain,
         plots=plots, figures=figures or {}, made_by=made_by, made_on=made_on, notes=notes,
@@ -170,7 +171,16 @@ def monitoring_tables(run: Any, made_on: dt.date | None = None) -> tuple[pd.Data
     parts = []
     carbon = run.result("carbon")
     table = getattr(carbon, "table", None)
-    if table is not None and "year" in table.columns:
+    annual = run.result("carbon", "series")
+    if annual is not None:  # every land-cover year, with Monte Carlo bands on the stock
+        wide = annual.classes.pivot_table(index="year", columns="lucode", values="area_ha", aggfunc="sum")
+        parts.append(landcover_series(wide))
+        frame = pd.DataFrame({"carbon_stock_mgc": annual.stocks["total_mgc"]}, index=annual.stocks.index)
+        if "ci95_low_mgc" in annual.stocks:
+            frame["carbon_stock_mgc_low"] = annual.stocks["ci95_low_mgc"]
+            frame["carbon_stock_mgc_high"] = annual.stocks["ci95_high_mgc"]
+        parts.append(frame)
+    elif table is not None and "year" in table.columns:
         rows = table[(table["scope"] == "class") & table["date"].isin(["baseline", "alternate"])].copy()
         rows = rows[pd.to_numeric(rows["year"], errors="coerce").notna()]
         if len(rows):

@@ -68,6 +68,8 @@ class ReportInputs:
     layers: list[dict[str, str]] = field(default_factory=list)
     years: tuple[int, int] | None = None
     carbon: Any = None
+    #: The annual series (:class:`kunsink.carbon.series.CarbonSeries`) when three or more years were given.
+    carbon_series: Any = None
     coverage: Any = None
     indicators: Any = None
     siting: Any = None
@@ -204,6 +206,26 @@ def _carbon_section(inp: ReportInputs) -> Section:
         s.add(Table(Text("分区碳储量", "Stocks by zone"), frame, cols, {"y0": 0, "y1": 0, "d": 0}))
         s.add(*_fig(inp, "zones_chart"))
     s.add(*_fig(inp, "change"))
+    cs = inp.carbon_series
+    if cs is not None:
+        st = cs.stocks.reset_index()
+        frame = pd.DataFrame({"year": st["year"].astype(int).astype(str), "area": st["area_ha"], "total": st["total_mgc"]})
+        cols = {"year": Text("年份", "Year"), "area": Text("面积 (公顷)", "area (ha)"),
+                "total": Text("碳储量 (Mg C)", "stock (Mg C)")}
+        if "ci95_low_mgc" in st:
+            frame["low"], frame["high"] = st["ci95_low_mgc"], st["ci95_high_mgc"]
+            cols.update(low=Text("95 % 下限", "95 % low"), high=Text("95 % 上限", "95 % high"))
+        s.add(Table(Text("逐年碳储量（一次读取全部年份）", "Stock by year (all years in one pass)"), frame, cols,
+                    {"area": 1, "total": 0, "low": 0, "high": 0}))
+        ch = cs.changes[(cs.changes["scope"] == "district") & cs.changes["kind"].str.startswith("consecutive")]
+        frame = pd.DataFrame({"period": [f"{a}–{b}" for a, b in zip(ch["from_year"], ch["to_year"])],
+                              "change": ch["change_mgc"]})
+        cols = {"period": Text("时段", "Period"), "change": Text("变化 (Mg C)", "change (Mg C)")}
+        if "ci95_low_mgc" in ch:
+            frame["low"], frame["high"] = ch["ci95_low_mgc"].to_numpy(), ch["ci95_high_mgc"].to_numpy()
+            cols.update(low=Text("95 % 下限", "95 % low"), high=Text("95 % 上限", "95 % high"))
+        s.add(Table(Text("相邻年份间的碳储量变化", "Change between consecutive years"), frame, cols,
+                    {"change": 0, "low": 0, "high": 0}))
     val = sm.get("valuation")
     if val:
         s.add(Paragraph(Text(
