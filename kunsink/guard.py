@@ -159,6 +159,40 @@ def _not_written_by_kunsink(folder: Path, entries: list[str]) -> list[str]:
     return sorted(e for e in entries if (folder / e).is_file() and is_registry(folder / e))
 
 
+def _foreign_in_tree(folder: Path, prefix: str = "") -> list[str]:
+    """Entries anywhere in an earlier output folder that kunsink did not write (relative paths).
+
+    Each folder with a marker must hold only what its marker lists; a listed sub-folder is checked the
+    same way when it has a marker of its own. A mine registry anywhere in the tree that changed after its
+    folder's marker was written (a registry kunsink built and the user then recorded into) counts as the
+    user's.
+    """
+    try:
+        entries = [e.name for e in folder.iterdir()]
+    except OSError:
+        return []
+    marker = folder / OUTPUT_MARKER
+    foreign = [prefix + e for e in _not_written_by_kunsink(folder, entries)] if marker.exists() else []
+    try:
+        written_at = marker.stat().st_mtime if marker.exists() else None
+    except OSError:
+        written_at = None
+    for e in entries:
+        if e == OUTPUT_MARKER or e.startswith(".kunsink-staging.") or prefix + e in foreign:
+            continue
+        path = folder / e
+        if path.is_dir() and not path.is_symlink():
+            foreign += _foreign_in_tree(path, f"{prefix}{e}/")
+        elif path.suffix.lower() == ".gpkg" and is_registry(path, unreadable=False):
+            try:
+                changed = written_at is None or path.stat().st_mtime > written_at + 1.0
+            except OSError:
+                changed = True
+            if changed:
+                foreign.append(f"{prefix}{e} (a mine registry changed since kunsink wrote it)")
+    return foreign
+
+
 def written_list(names: Iterable[str]) -> str:
     """The marker's text: what kunsink wrote into an output folder, one ``- name`` a line."""
     return ("written by kunsink; replaced on the next run as long as it holds only these:\n"
@@ -194,7 +228,7 @@ def check_output_dir(path: str | os.PathLike, inputs: Iterable[str | os.PathLike
             raise OutputError(f"output folder {path} already holds files kunsink did not write; "
                               "give a new or empty folder")
         if entries:
-            foreign = _not_written_by_kunsink(out, entries)
+            foreign = _foreign_in_tree(out)
             if foreign:
                 shown = ", ".join(foreign[:3]) + (" …" if len(foreign) > 3 else "")
                 raise OutputError(f"output folder {path} was written by kunsink but now also holds {shown}, which "

@@ -221,7 +221,8 @@ def to_cog(src: Path, dst: Path, overviews: bool = True, compress: str = DEFAULT
 def store_geotiffs(arrays: dict[str, da.Array], like, out_dir: Path, tags: dict[str, dict[str, str]] | None = None,
                    nodata: float = -1.0, scheduler: Any = None, extra: tuple = (),
                    overviews: set[str] | None = None, cog: bool = True, compress: str = DEFAULT_COMPRESS,
-                   qml: dict[str, str] | None = None) -> tuple[list[Path], tuple]:
+                   qml: dict[str, str] | None = None, nodata_by_name: dict[str, float] | None = None
+                   ) -> tuple[list[Path], tuple]:
     """Write each lazy 2-D array to ``out_dir/<name>.tif`` as a COG, in one dask pass.
 
     ``extra`` are further dask objects computed in the same pass (e.g. sums); their results are
@@ -240,7 +241,8 @@ def store_geotiffs(arrays: dict[str, da.Array], like, out_dir: Path, tags: dict[
     tmp_paths, writers = [], []
     for name, arr in arrays.items():
         tmp = out_dir / f".{name}.tiled.tif"
-        _create(tmp, like, str(arr.dtype), nodata, tags.get(name, {}), final=not cog, compress=compress)
+        _create(tmp, like, str(arr.dtype), (nodata_by_name or {}).get(name, nodata), tags.get(name, {}),
+                final=not cog, compress=compress)
         tmp_paths.append(tmp)
         writers.append(_WindowWriter(tmp, reopen=distributed))
     sources = list(arrays.values())

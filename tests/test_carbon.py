@@ -427,12 +427,29 @@ def test_compute_then_write_equals_the_change_map(pair, tmp_path, zoned):
         pytest.approx(r.summary["change_mgc"], rel=1e-12)
 
 
-def test_change_of_exactly_minus_one_is_skipped_as_the_map_skips_it(tmp_path):
-    """A class change of exactly −1 Mg C/ha equals the maps' nodata: the map and the totals both leave it out."""
+def test_a_change_of_exactly_minus_one_is_data(pair, tmp_path):
+    """Change and value may be any number: their nodata is NaN, so a class change of −1 Mg C/ha stays in the
+    map, the totals and the zone sums (the stocks' −1 nodata would have dropped those pixels)."""
     from kunsink.carbon.stocks import change_from_transitions
 
     table = pd.DataFrame({"c_above": [3.0, 2.0], "c_below": [0.0, 0.0], "c_soil": [0.0, 0.0], "c_dead": [0.0, 0.0]},
                          index=pd.Index([1, 2], name="lucode"))
     trans = pd.Series([10, 5], index=pd.MultiIndex.from_tuples([(1, 2), (2, 1)], names=["code", "code_alt"]))
-    out = change_from_transitions(trans, table, None, 1e4)  # 1 ha pixels
-    assert out.to_dict() == {0: 5.0}  # +1 × 5 kept; −1 × 10 skipped
+    assert change_from_transitions(trans, table, None, 1e4).to_dict() == {0: -5.0}  # 10 × (−1) + 5 × (+1), 1 ha pixels
+    bas, alt, pools = pair
+    dens = pd.read_csv(pools)
+    dens.loc[dens["lucode"] == 7, ["c_above", "c_below", "c_soil", "c_dead"]] = [0.0, 1.0, 42.0, 0.0]
+    dens.loc[dens["lucode"] == 4, ["c_above", "c_below", "c_soil", "c_dead"]] = [1.0, 2.0, 39.0, 0.0]  # 43 → 42
+    dens.to_csv(tmp_path / "d.csv", index=False)
+    r = run_carbon(bas, tmp_path / "o", alt=alt, densities=tmp_path / "d.csv", years=(2020, 2025), price=10)
+    with rasterio.open(tmp_path / "o" / "c_change_bas_alt.tif") as ds, rasterio.open(bas) as a, rasterio.open(alt) as b:
+        assert np.isnan(ds.nodata)
+        change, A, B = ds.read(1), a.read(1), b.read(1)
+    moved = (A == 7) & (B == 4)  # barren restored to grassland: exactly −1 Mg C/ha
+    assert moved.any() and np.all(change[moved] == -1.0)
+    both = (A != 255) & (B != 255)
+    assert np.isnan(change[~both]).all() and np.isfinite(change[both]).all()
+    px_ha = 30 * 30 / 1e4
+    assert _rel(float(change[both].astype("float64").sum() * px_ha), r.summary["change_mgc"]) < 1e-7
+    with rasterio.open(tmp_path / "o" / "npv_bas_alt.tif") as ds:
+        assert np.isnan(ds.nodata) and np.isfinite(ds.read(1)[moved]).all()

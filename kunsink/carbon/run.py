@@ -351,7 +351,7 @@ def compute_carbon(
         else:  # raster pools vary within a class: sum the change map itself
             bas_a = stock_arrays(lc, table, mapping, codes, ov_bas)["c_storage"]
             alt_a = stock_arrays(lc_alt, table, mapping, codes, ov_alt)["c_storage"]
-            parts = _compute_tasks(client, zone_sum_tasks(change_array(bas_a, alt_a), zones_fn))
+            parts = _compute_tasks(client, zone_sum_tasks(change_array(bas_a, alt_a), zones_fn, nodata=np.nan))
             change_by_zone = reduce_zone_sums(parts) * area_px / 1e4  # Σ Mg C/ha × ha per pixel
     year_pair = _dates(dates, years, lc_src.summary().get("landcover_year"), alt)
     per_bas = pool_totals(stats, table, mapping)
@@ -407,9 +407,10 @@ def write_carbon(result: CarbonResult, out_dir: str | os.PathLike, *, rasters: b
     files: list[Path] = []
     with atomic_dir(out_dir) as tmp_out:
         if rasters and result.rasters:
+            signed = {k: float("nan") for k in result.rasters if k.endswith("_bas_alt")}  # change, value
             paths, _ = store_geotiffs(result.rasters, result.grid, tmp_out, tags=result.raster_tags, nodata=-1.0,
                                       scheduler=scheduler, overviews=None if overviews else set(), cog=cog,
-                                      compress=compress, qml=result.raster_styles)
+                                      compress=compress, qml=result.raster_styles, nodata_by_name=signed)
             files = [q for p in paths for q in (p, p.with_suffix(".qml"))]
         tables = {"summary": result.table, "classes": result.classes.assign(source=result.summary["data_source"])}
         if result.zones is not None:
@@ -618,12 +619,13 @@ def _raster_arrays(lc, lc_alt, table, mapping, codes, ov_bas, ov_alt, const, sou
         if const is not None:
             import dask.array as da
 
-            arrays["npv_bas_alt"] = da.where(change == -1.0, -1.0, change * np.float32(const)).astype("float32")
+            arrays["npv_bas_alt"] = (change * np.float32(const)).astype("float32")  # NaN stays NaN
     y0, y1 = year_pair
     tags = {}
     for k in arrays:
         description, units = _describe(k)
-        tags[k] = {"units": units, "description": description, "source": source, "nodata": "-1",
+        tags[k] = {"units": units, "description": description, "source": source,
+                   "nodata": "nan" if k.endswith("_bas_alt") else "-1",
                    "model": "kunsink carbon (InVEST 3.20 contract)"}
         if k.endswith("_bas_alt"):
             year = f"{y0}–{y1}" if y0 is not None and y1 is not None else None

@@ -29,12 +29,14 @@ import pandas as pd
 from ..errors import ConfigError, RasterError
 from .densities import POOLS
 
-__all__ = ["NODATA_OUT", "ClassStats", "class_statistics", "check_codes", "stock_arrays", "pool_totals",
+__all__ = ["CHANGE_NODATA", "NODATA_OUT", "ClassStats", "class_statistics", "check_codes", "stock_arrays", "pool_totals",
            "zone_totals", "class_table", "paired_statistics", "zone_sum_tasks", "reduce_zone_sums", "change_array",
            "change_from_transitions"]
 
-#: Nodata of every output density raster (as InVEST).
+#: Nodata of every output density raster (as InVEST): stocks are never negative.
 NODATA_OUT = -1.0
+#: Nodata of the change and value rasters, whose values may be any number (−1 included).
+CHANGE_NODATA = float("nan")
 _NO_ZONE = 0
 
 
@@ -241,7 +243,7 @@ def _transition_block(bas: np.ndarray, alt: np.ndarray, nodata_bas: Any, nodata_
 
 
 def _zone_sum_block(values: np.ndarray, zones_fn, window: tuple[int, int], nodata: float) -> pd.Series:
-    ok = values != nodata
+    ok = np.isfinite(values) if nodata is None or np.isnan(nodata) else (values != nodata) & np.isfinite(values)
     if zones_fn is None:
         return pd.Series([float(values[ok].sum(dtype="float64"))], index=[0])
     zones = zones_fn(window, values.shape)
@@ -362,9 +364,9 @@ def change_from_transitions(transitions: pd.Series, table: pd.DataFrame, mapping
 
     ``transitions`` counts pixels per (zone, code, code_alt) — or per (code, code_alt), then all in zone
     0 — over pixels with data at both dates. Each pixel's change is computed as the change map holds it
-    (float32 totals of the table densities, alternate − first date; a change of exactly −1, the maps'
-    nodata, is skipped as the map's readers skip it), so the sums equal :func:`zone_sum_tasks` over
-    :func:`change_array` up to the order of addition. Valid only without raster pools.
+    (float32 totals of the table densities, alternate − first date), so the sums equal
+    :func:`zone_sum_tasks` over :func:`change_array` up to the order of addition. Valid only without
+    raster pools.
 
     Returns
     -------
@@ -389,14 +391,15 @@ def change_from_transitions(transitions: pd.Series, table: pd.DataFrame, mapping
         return out.astype("float32")
 
     change32 = (total32(code_alt) - total32(code)).astype("float32")
-    keep = change32 != np.float32(NODATA_OUT)
     mgc = transitions.to_numpy().astype("float64") * change32.astype("float64") * (pixel_area_m2 / 1e4)
-    return pd.Series(mgc[keep], index=zone[keep]).groupby(level=0).sum()
+    return pd.Series(mgc, index=zone).groupby(level=0).sum()
 
 
 def change_array(bas: da.Array, alt: da.Array) -> da.Array:
-    """Alternate − baseline total (Mg C/ha); nodata −1 where either date has none."""
-    return da.where((bas == NODATA_OUT) | (alt == NODATA_OUT), NODATA_OUT, alt - bas).astype("float32")
+    """Alternate − baseline total (Mg C/ha); NaN (:data:`CHANGE_NODATA`) where either date has none.
+
+    A change can be any number, −1 included, so its nodata is NaN rather than the stocks' −1."""
+    return da.where((bas == NODATA_OUT) | (alt == NODATA_OUT), np.float32(np.nan), alt - bas).astype("float32")
 
 
 def pool_totals(stats: ClassStats, table: pd.DataFrame, mapping: dict[int, int] | None) -> pd.DataFrame:

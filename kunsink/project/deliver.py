@@ -93,6 +93,13 @@ def write_deliverable(run: Any, out_dir: Path, *, say: Callable[[str], None] | N
         inputs = report_inputs(run, figures=figures, made_on=made_on, made_by=organisation,
                                monitoring=(series, evaluation))
         write_report(build_report(inputs), stage, formats=formats, notes=notes)
+        from ..guard import OUTPUT_MARKER, written_list
+
+        for sub in ("maps", "monitoring"):  # their own list, so a user's file put there later is noticed
+            folder = stage / sub
+            if folder.is_dir():
+                names = [p.name for p in folder.iterdir()]
+                (folder / OUTPUT_MARKER).write_text(written_list(names), encoding="utf-8")
         moved: list[Path] = []
         for name in DELIVERABLES:
             src = stage / name
