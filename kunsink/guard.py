@@ -199,6 +199,17 @@ def written_list(names: Iterable[str]) -> str:
             + "".join(f"- {n}\n" for n in sorted(names)))
 
 
+def _not_in_installation(out: Path, what: str, given: Any) -> None:
+    """Refuse an output inside kunsink's own package or bundled data (an upgrade would lose it, and the
+    bundled inputs must stay as shipped)."""
+    from .datasets import data_dir
+
+    package = _real(Path(__file__).parent)
+    for root, name in ((package, "the kunsink package"), (_real(data_dir()), "kunsink's bundled data")):
+        if out == root or _inside(out, root):
+            raise OutputError(f"{what} {given} lies inside {name} ({root}); give a folder of your own")
+
+
 def check_output_dir(path: str | os.PathLike, inputs: Iterable[str | os.PathLike | None] = (), *,
                      what: str = "--out") -> Path:
     """Check an output folder before a run; return its resolved path.
@@ -217,6 +228,7 @@ def check_output_dir(path: str | os.PathLike, inputs: Iterable[str | os.PathLike
     if out == _real(Path.home()):
         raise OutputError(f"{what} {path} is your home folder; give a new folder")
     _check_against_inputs(out, what, ins, folder=True)
+    _not_in_installation(out, what, path)
     if out.exists():
         if not out.is_dir():
             raise OutputError(f"{what} {path} exists and is a file; give a folder")
@@ -264,6 +276,7 @@ def check_output_file(path: str | os.PathLike, inputs: Iterable[str | os.PathLik
         raise OutputError(f"{what} {path}: the file written here is {' or '.join(allowed)}; "
                           f"give a name ending in {allowed[0]}")
     _check_against_inputs(out, what, ins, folder=False)
+    _not_in_installation(out, what, path)
     if out.exists():
         if is_registry(out):
             raise OutputError(f"{what} {path} is a mine registry; kunsink never writes over it — give another path")

@@ -366,3 +366,37 @@ def test_output_folder_is_guarded(tmp_path, capsys):
     assert "kunsink did not write" in capsys.readouterr().err
     assert sorted(os.listdir(tmp_path / "mine")) == ["notes.txt"]
     assert {p.name: p.read_bytes() for p in (tmp_path / "d").iterdir()} == inputs
+
+
+def test_an_interrupted_rerun_brings_the_earlier_run_back(tmp_path, monkeypatch):
+    """A run is interrupted (Ctrl-C) in its first stage: the folder holds the earlier complete run again."""
+    from kunsink.errors import Interrupted
+    from kunsink.project import run_project
+    from kunsink.project import runner
+    from kunsink.project.bundled import demo_project_path
+
+    out = tmp_path / "out"
+    run_project(demo_project_path(), out=out, only="mines")
+    before = sorted(p.relative_to(out).as_posix() for p in out.rglob("*"))
+    (out / "report.html").read_text(encoding="utf-8")
+
+    def stop(*_a, **_k):
+        raise Interrupted("interrupted (SIGINT)")
+
+    monkeypatch.setitem(runner._STAGE_FUNCS, "mines", stop)
+    with pytest.raises(Interrupted):
+        run_project(demo_project_path(), out=out, only="mines")
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".kunsink-staging")]
+
+
+def test_yaml_dates_and_aliases_are_problems_not_crashes(tmp_path):
+    from kunsink.project import load_project
+    from kunsink.project.load import ProjectFileError
+
+    (tmp_path / "a.yaml").write_text("version: 1\nreport:\n  date: 2024-13-45\n", encoding="utf-8")
+    with pytest.raises(ProjectFileError, match=r"report.date: .*not a date"):
+        load_project(tmp_path / "a.yaml")
+    (tmp_path / "b.yaml").write_text("version: 1\na: &x [*x]\n", encoding="utf-8")
+    with pytest.raises(ProjectFileError, match="aliases"):
+        load_project(tmp_path / "b.yaml")

@@ -147,3 +147,18 @@ def test_format_number_reads_back(value, decimals):
     back = float(text.replace(",", ""))
     places = decimals if decimals is not None else (0 if isinstance(value, int) or abs(value) >= 1000 else 2)
     assert abs(back - value) <= 0.5 * 10 ** -places + 1e-9 * abs(value)
+
+
+def test_a_failing_browser_costs_only_the_pdf(inputs, tmp_path, monkeypatch):
+    """A browser that exits with an error (or prints no PDF) leaves the HTML and Word reports and a note."""
+    fake = tmp_path / "fake-browser"
+    fake.write_text("#!/bin/sh\necho 'no display' >&2\nexit 3\n", encoding="utf-8")
+    fake.chmod(0o755)
+    monkeypatch.setenv("KUNSINK_BROWSER", str(fake))
+    notes: list[str] = []
+    out = tmp_path / "o"
+    out.mkdir()
+    files = write_report(build_report(inputs), out, notes=notes)
+    assert sorted(f.name for f in files) == ["report.docx", "report.html"]
+    assert notes and "report.pdf not written" in notes[0] and "exit 3" in notes[0]
+    assert not (out / "report.pdf").exists()

@@ -20,8 +20,10 @@ def _summary_lines(run) -> list[str]:
             why = st.notes[0] if st.notes else st.status
             lines.append(f"{name}: {st.status}" + (f" ({why.removeprefix('skipped: ')})" if st.status == "skipped" else ""))
             continue
-        where = run.out_dir / name
+        where = run.out_dir if name == "report" else run.out_dir / name
         text = f"{len(st.files)} files"
+        if name == "report":
+            text = ", ".join(f.name for f in st.files)
         if name == "carbon":
             s = st.results["carbon"].summary
             text = f"{s['total_mgc']:,.0f} Mg C in {s['year_base']}"
@@ -40,6 +42,8 @@ def _summary_lines(run) -> list[str]:
             s = st.results["model"].summary
             text = f"{s['n_plots']} plots, model {s['model']}" + (", change" if "change" in st.results else "")
         lines.append(f"{name}: {text} ({st.seconds:.1f} s) → {where}")
+        if name == "report":
+            lines += [f"note: {n}" for n in st.notes]
     return lines
 
 
@@ -79,8 +83,10 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"note: {note}", err=True)
         for line in _summary_lines(result):
             typer.echo(line)
+        import shlex
+
         typer.echo(f"wrote {result.out_dir} (run.json, kunsink.resolved.yaml); repeat with: kunsink run "
-                   f"{result.out_dir / 'kunsink.resolved.yaml'}")
+                   f"{shlex.quote(str(result.out_dir / 'kunsink.resolved.yaml'))}")
         if any(st.results and _synthetic(st) for st in result.stages.values()):
             typer.echo("note: some inputs are SYNTHETIC demo data; the results are for trying the tool")
 

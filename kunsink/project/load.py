@@ -143,8 +143,32 @@ class _Reader:
         import yaml
 
         if isinstance(node, yaml.ScalarNode):
-            return self._constructor.construct_object(node, deep=True)
+            if node.tag == "tag:yaml.org,2002:timestamp":
+                return node.value  # dates stay text: checked (and refused in words) where a date is expected
+            try:
+                return self._constructor.construct_object(node, deep=True)
+            except (ValueError, yaml.YAMLError):
+                return node.value
         return self.value(node, "")
+
+
+def _first_alias(root: Any) -> int | None:
+    """Line of the first node reached twice in the composed tree (an alias), or None."""
+    import yaml
+
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            return node.start_mark.line + 1
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                stack += [k, v]
+        elif isinstance(node, yaml.SequenceNode):
+            stack += list(node.value)
+    return None
 
 
 def read_yaml(path: Path) -> tuple[Any, dict[str, int], list[Problem]]:
@@ -171,6 +195,10 @@ def read_yaml(path: Path) -> tuple[Any, dict[str, int], list[Problem]]:
                                ) from None
     if node is None:
         return {}, {}, []
+    alias_line = _first_alias(node)
+    if alias_line is not None:  # a shared or recursive node: refused rather than expanded (alias bombs)
+        raise ProjectFileError(path, [Problem("(file)", "anchors and aliases (& and *) are not supported in a "
+                                                        "project file; write the values out", alias_line)])
     reader = _Reader()
     data = reader.value(node, "")
     return data, reader.lines, reader.problems

@@ -27,6 +27,7 @@ shipped inside kunsink (the demo's) is made in the current folder, never in the 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import os
@@ -203,12 +204,16 @@ def _write_marker(out_dir: Path, names: Iterable[str]) -> None:
         tmp.write_text(written_list(names), encoding="utf-8")
 
 
-def _prepare_out(out_dir: Path, inputs: list[Path]) -> None:
-    """Check the folder, then empty an earlier run's folder (only kunsink's entries are there: checked)."""
+def _prepare_out(out_dir: Path, inputs: list[Path]) -> Path | None:
+    """Check the folder; move an earlier run's folder aside (only kunsink's entries are there: checked) and
+    return where it went, for :func:`_replacing` to delete or bring back."""
     from ..guard import check_outputs
-    from ..io import staging_name
+    from ..io import reclaim_stale, staging_name
 
     check_outputs(inputs=[str(p) for p in inputs], dirs={"output": out_dir})
+    old = None
+    if out_dir.parent.is_dir():
+        reclaim_stale(out_dir.parent)  # an earlier run's leftovers whose owner is gone
     if out_dir.exists() and any(out_dir.iterdir()):
         old = out_dir.parent / staging_name(f"old-{out_dir.name}")
         os.replace(out_dir, old)
@@ -217,11 +222,32 @@ def _prepare_out(out_dir: Path, inputs: list[Path]) -> None:
         except OSError:
             os.replace(old, out_dir)
             raise
-        shutil.rmtree(old, ignore_errors=True)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot make the output folder {out_dir}: {exc.strerror or exc}") from None
+    return old
+
+
+@contextlib.contextmanager
+def _replacing(out_dir: Path, inputs: list[Path]):
+    """The output folder for one run: the earlier run is deleted when this one ends (complete, or stopped by
+    a failing stage, whose earlier stages are complete), and put back if this one is interrupted or crashes."""
+    old = _prepare_out(out_dir, inputs)
+    try:
+        yield
+    except StageFailed:
+        raise
+    except BaseException:
+        if old is not None:
+            shutil.rmtree(out_dir, ignore_errors=True)
+            if not out_dir.exists():
+                os.replace(old, out_dir)
+                old = None
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _remap(obj: Any, old: Path, new: Path) -> None:
@@ -550,8 +576,9 @@ def run_project(project: str | os.PathLike | Project, *, out: str | os.PathLike 
     else:
         inputs.append(project.path)
     started = dt.datetime.now().astimezone()
-    with use_area(resolve_area(settings["area"], crs=settings["crs"])) as area:
-        _prepare_out(out_dir, inputs)  # checks the folder against every input before anything is written
+    # checks the folder against every input before anything is written; an earlier run is kept aside until
+    # this one ends, and comes back if this one is interrupted or crashes
+    with use_area(resolve_area(settings["area"], crs=settings["crs"])) as area, _replacing(out_dir, inputs):
         sums = input_checksums(settings)
         notes += _checksum_notes(project, sums)
         vers = versions()

@@ -48,8 +48,25 @@ def find_browser() -> Path | None:
     return None
 
 
+def _kill(proc: subprocess.Popen) -> None:
+    """End the browser and every process of its group (POSIX); on Windows the process itself."""
+    import signal
+
+    try:
+        if hasattr(os, "killpg"):
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
+    except (OSError, ProcessLookupError):
+        pass
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+
+
 def print_pdf(html_path: str | os.PathLike, pdf_path: str | os.PathLike, *, browser: Path | None = None,
-              timeout_s: float = 180.0) -> bool:
+              timeout_s: float = 120.0) -> bool:
     """Print ``html_path`` to ``pdf_path`` (A4, no browser header or footer); ``False`` if no browser.
 
     The browser runs with a throw-away profile and background networking off; the page itself makes no
@@ -69,16 +86,25 @@ def print_pdf(html_path: str | os.PathLike, pdf_path: str | os.PathLike, *, brow
                 Path(html_path).resolve().as_uri()]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             args.insert(1, "--no-sandbox")  # Chromium refuses to run as root with its sandbox
+        log = Path(profile) / "browser.log"
         try:
-            proc = subprocess.run(args, capture_output=True, timeout=timeout_s, check=False)
-        except subprocess.TimeoutExpired:
-            raise OutputError(f"{exe.name} did not finish printing the report to PDF within {timeout_s:.0f} s") \
-                from None
+            with open(log, "wb") as err_file:  # a file, not a pipe: a lingering child cannot hold us up
+                proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err_file, stdin=subprocess.DEVNULL,
+                                        start_new_session=hasattr(os, "setsid"))
+                try:
+                    code = proc.wait(timeout=timeout_s)
+                except subprocess.TimeoutExpired:
+                    _kill(proc)
+                    raise OutputError(f"{exe.name} did not finish printing the report to PDF within "
+                                      f"{timeout_s:.0f} s") from None
+                except BaseException:
+                    _kill(proc)
+                    raise
+                _kill(proc)  # and whatever it left behind in its group
         except OSError as exc:
             raise OutputError(f"{exe}: cannot start the browser to print the PDF ({exc.strerror or exc})") from None
         if not tmp_pdf.exists() or tmp_pdf.read_bytes()[:5] != b"%PDF-":
-            err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise OutputError(f"{exe.name} printed no PDF (exit {proc.returncode}"
-                              f"{': ' + err[-1] if err else ''})")
+            err = log.read_text(encoding="utf-8", errors="replace").strip().splitlines() if log.exists() else []
+            raise OutputError(f"{exe.name} printed no PDF (exit {code}{': ' + err[-1][:200] if err else ''})")
         shutil.copyfile(tmp_pdf, target)
     return True

@@ -49,15 +49,25 @@ def write_report(doc: Document, out_dir: str | os.PathLike, *, formats: tuple[st
     if "pdf" in formats:
         from .pdf import find_browser, print_pdf
 
+        import os
+
+        from ..errors import OutputError
+        from .pdf import BROWSER_ENV
+
         browser = find_browser()
         if browser is not None:
             path = out / f"{stem}.pdf"
-            with atomic_path(path) as tmp:
-                print_pdf(html_path, tmp, browser=browser)
-            written.append(path)
+            try:
+                with atomic_path(path) as tmp:
+                    print_pdf(html_path, tmp, browser=browser)
+                written.append(path)
+            except OutputError as exc:  # the HTML and Word reports stand without it
+                if notes is not None:
+                    notes.append(f"report.pdf not written: {exc} (open report.html and print it)")
         elif notes is not None:
-            notes.append("no Chromium, Chrome or Edge found: report.pdf not written (open report.html and print it, "
-                         "or set KUNSINK_BROWSER)")
+            given = os.environ.get(BROWSER_ENV)
+            notes.append((f"{BROWSER_ENV}={given} does not exist" if given else "no Chromium, Chrome or Edge found")
+                         + ": report.pdf not written (open report.html and print it, or set KUNSINK_BROWSER)")
     if "html" not in formats and html_path.exists():
         html_path.unlink()
     return written
