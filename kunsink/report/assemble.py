@@ -69,7 +69,7 @@ def layer_status(path: str | os.PathLike, layer: str | None = None) -> str:
 
 def _panel_rows(run: Any, area: Any) -> list[dict[str, str]]:
     rows = [{"layer": "行政区界 boundary", "file": f"kunsink 自带 bundled ({area.name})", "status": "real",
-             "source": "民政部行政区划 / 国家基础地理信息 (data/SOURCES.md)"}]
+             "source": "民政部行政区划 / 国家基础地理信息（来源见 kunsink 数据说明 SOURCES.md）"}]
     if getattr(area, "population", None):
         rows.append({"layer": "常住人口 population (2020 census)", "file": "kunsink 自带 bundled", "status": "real",
                      "source": "第七次全国人口普查 Seventh national census 2020"})

@@ -235,9 +235,11 @@ def _carbon_section(inp: ReportInputs) -> Section:
             f"present value of the change {y0}–{y1} is CNY {val['npv_total']:,.0f} (illustrative).")))
     unv = sm.get("unverified_densities") or {}
     if unv:
-        items = "; ".join(f"{k}: {', '.join(v)}" for k, v in unv.items())
-        s.add(Paragraph(Text(f"以下碳密度尚未经本地实测核实：{items}。",
-                             f"Densities not yet verified by local measurement: {items}."), "note"))
+        zh = "；".join(f"{_CLASS_ZH.get(str(k).lower(), k)}（{'、'.join(_POOL_LABELS.get(p, Text(p)).zh for p in v)}）"
+                      for k, v in unv.items())
+        en = "; ".join(f"{k} ({', '.join(_POOL_LABELS.get(p, Text(p, p)).en for p in v)})" for k, v in unv.items())
+        s.add(Paragraph(Text(f"以下碳密度尚未经本地实测核实：{zh}。",
+                             f"Densities not yet verified by local measurement: {en}."), "note"))
     return s
 
 
@@ -483,7 +485,7 @@ def build_report(inp: ReportInputs) -> Document:
     when = (inp.made_on or dt.date.today()).isoformat()
     doc = Document(
         title=Text(f"{inp.area_name}碳汇本底调查与生态空间评估报告",
-                   f"{inp.area_name}: carbon-sink survey, carbon stocks and green-space assessment"),
+                   f"Carbon-sink survey, carbon stocks and green-space assessment of {inp.area_name}"),
         subtitle=Text("碳汇本底调查与碳储量评估 · 绿地服务半径覆盖情况 · 历史遗留矿山治理进展",
                       "Carbon stocks · green-space reach · mine rehabilitation"),
         meta=[(Text("研究区", "Study area"), inp.area_name),

@@ -47,6 +47,7 @@ figure{margin:16px 0;text-align:center}
 figure img{max-width:100%;height:auto;border:1px solid var(--line)}
 figcaption{font-size:13px;color:var(--muted)}
 footer{margin-top:48px;font-size:12px;color:var(--muted);border-top:1px solid var(--line);padding-top:8px}
+@media (max-width:700px){main{padding:12px}table{display:block;overflow-x:auto}}
 @page{size:A4;margin:16mm 14mm}
 @media print{body{background:#fff}main{max-width:none;padding:0}nav.toc{page-break-after:always}
 h2{page-break-before:always}h2.first{page-break-before:avoid}figure,table{page-break-inside:avoid}}
