@@ -408,9 +408,17 @@ def _stage_mines(s: dict[str, Any], stage_dir: Path, work: Path, say: Callable[[
         built = init_registry(work / "registry.gpkg", crs=get_working_crs(), created_by=m["recorded_by"],
                               **({"target_km2": m["target_km2"]} if m["target_km2"] else {}),
                               **({"period": parse_period(m["period"])} if m["period"] else {}))
+        from ..mines.errors import ImportRefused
+
         for item in lay["mine_imports"]:
-            res = import_file(built, item["path"], layer=item.get("layer"),
-                              encoding=_encoding_for(item, s["encoding"]), recorded_by=m["recorded_by"])
+            try:
+                res = import_file(built, item["path"], layer=item.get("layer"),
+                                  encoding=_encoding_for(item, s["encoding"]), recorded_by=m["recorded_by"])
+            except ImportRefused as exc:  # the problems themselves, not only their number
+                shown = "; ".join(" ".join(str(p).split()) for p in exc.problems[:3])
+                more = f" (and {len(exc.problems) - 3} more; kunsink mines import --dry-run lists them)" \
+                    if len(exc.problems) > 3 else ""
+                raise ConfigError(f"{exc}: {shown}{more}" if shown else str(exc)) from None
             notes.append(f"imported {Path(item['path']).name}: {res.summary()}")
         registry = stage_dir / "registry.gpkg"
         os.replace(built, registry)

@@ -114,6 +114,13 @@ def write_template(folder: str | os.PathLike, *, area: str | None = None, name: 
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"{folder} is a file; give a folder for the project")
+    real = folder.resolve()
+    if real == real.parent:
+        raise OutputError(f"{folder} is the root of the file system; give a project folder")
+    if area is not None:
+        from ..area import resolve_area
+
+        resolve_area(area)  # an unknown district or a missing boundary file is said now, not at the run
     target = folder / PROJECT_FILE
     if target.exists() or target.is_symlink():
         if not force:
