@@ -134,3 +134,42 @@ def test_two_years_keep_the_two_date_outputs(three, tmp_path, capsys):
     assert set(table["year"].dropna().astype(str)) == {"2000", "2020", "2000–2020"}
     with rasterio.open(tmp_path / "o" / "c_storage_alt.tif") as ds:
         assert ds.tags()["year"] == "2020"
+
+
+def test_annual_update_appends_refuses_a_changed_year_and_keeps_revisions(three, tmp_path, capsys):
+    """Adding a year is one step; a year already recorded from another file needs --revise, and the
+    revisions table keeps every change."""
+    import shutil
+
+    paths, pools = three
+    out = tmp_path / "series"
+    first = [a for y in (2000, 2010) for a in ("--landcover", f"{y}={paths[y]}")]
+    assert main(["carbon", *first, "--landcover", f"2015={paths[2010]}", "--densities", str(pools),
+                 "--out", str(out), "--area", "none"]) == 0
+    capsys.readouterr()
+    before = pd.read_csv(out / "stocks.csv", encoding="utf-8-sig").set_index("year")
+    # the annual update: 2020 added with the settings recorded (the densities given at first)
+    assert main(["carbon", "--landcover", f"2020={paths[2020]}", "--append-to", str(out), "--area", "none"]) == 0
+    said = capsys.readouterr().out
+    assert "added 2020" in said
+    after = pd.read_csv(out / "stocks.csv", encoding="utf-8-sig").set_index("year")
+    assert list(after.index) == [2000, 2010, 2015, 2020]
+    assert after.loc[[2000, 2010, 2015], "total_mgc"].tolist() == before["total_mgc"].tolist()
+    rev = pd.read_csv(out / "revisions.csv", encoding="utf-8-sig")
+    assert list(rev["year"]) == [2000, 2010, 2015, 2020] and set(rev["action"]) == {"added"}
+    # the same file again: nothing to do; another file for a recorded year: refused, then revised on request
+    assert main(["carbon", "--landcover", f"2020={paths[2020]}", "--append-to", str(out), "--area", "none"]) == 0
+    assert "already recorded" in capsys.readouterr().out
+    code = main(["carbon", "--landcover", f"2015={paths[2000]}", "--append-to", str(out), "--area", "none"])
+    assert "--revise" in _one_error(code, capsys.readouterr().err)
+    assert main(["carbon", "--landcover", f"2015={paths[2000]}", "--append-to", str(out), "--revise",
+                 "--area", "none"]) == 0
+    rev = pd.read_csv(out / "revisions.csv", encoding="utf-8-sig")
+    assert rev.iloc[-1]["action"] == "revised" and rev.iloc[-1]["year"] == 2015 and len(rev) == 5
+    revised = pd.read_csv(out / "stocks.csv", encoding="utf-8-sig").set_index("year")
+    assert revised.loc[2015, "total_mgc"] == pytest.approx(revised.loc[2000, "total_mgc"], rel=1e-12)
+    # a recorded file changed behind the series' back is refused; settings are not given again
+    moved = tmp_path / "moved.tif"
+    shutil.copy(paths[2010], moved)
+    code = main(["carbon", "--landcover", f"2021={moved}", "--append-to", str(out), "--mc", "5", "--area", "none"])
+    assert "settings recorded" in _one_error(code, capsys.readouterr().err)

@@ -25,7 +25,7 @@ import pandas as pd
 from ..errors import ConfigError, InputError, RasterError, user_errors
 from .densities import POOLS
 
-__all__ = ["CarbonSeries", "compute_carbon_series", "parse_landcover_years", "run_carbon_series",
+__all__ = ["CarbonSeries", "compute_carbon_series", "parse_landcover_years", "plan_append", "run_carbon_series",
            "write_carbon_series"]
 
 _YEAR_SPEC = re.compile(r"^\s*(\d{4})\s*=\s*(.+)$")
@@ -33,8 +33,8 @@ _YEAR_IN_NAME = re.compile(r"(?<!\d)(19[89]\d|20\d\d|2100)(?!\d)")
 _RASTERS = {".tif", ".tiff", ".vrt", ".img"}
 
 
-def parse_landcover_years(spec: Sequence[str | os.PathLike] | Mapping[Any, Any] | str | os.PathLike
-                          ) -> dict[int, Path] | None:
+def parse_landcover_years(spec: Sequence[str | os.PathLike] | Mapping[Any, Any] | str | os.PathLike, *,
+                          minimum: int = 2) -> dict[int, Path] | None:
     """Land covers by year from ``YEAR=PATH`` items, a ``{year: path}`` mapping, or a folder.
 
     A folder counts as a series when its rasters carry at least two different years in their names
@@ -82,9 +82,19 @@ def parse_landcover_years(spec: Sequence[str | os.PathLike] | Mapping[Any, Any] 
         if not path.exists():
             raise InputError(f"{path}: no such file (land cover {year})")
         seen[year] = path
-    if len(seen) < 2:
+    if len(seen) < minimum:
         raise ConfigError("a land-cover series needs two years or more")
     return dict(sorted(seen.items()))
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def _series_block(blocks: tuple, window: tuple[int, int], zones_fn, nodata: tuple, pairs: tuple) -> dict[str, Any]:
@@ -339,7 +349,14 @@ def compute_carbon_series(
         frame["source"] = source
     summary = {
         "units": "Mg C (stocks), ha (areas), t CO2e", "years": years, "base_year": base,
-        "landcover": {str(y): str(paths[y]) for y in years}, "scheme": scheme,
+        "landcover": {str(y): str(paths[y].resolve()) for y in years},
+        "inputs_sha256": {str(y): _sha256(paths[y]) for y in years},
+        "settings": {"scheme": scheme, "reclass": None if reclass is None else str(Path(reclass).resolve()),
+                     "densities": None if densities is None or isinstance(densities, pd.DataFrame)
+                     else str(Path(densities).resolve()),
+                     "zones": None if zones is None else str(Path(zones).resolve()), "zone_field": zone_field,
+                     "base_year": base_year, "mc": mc, "seed": seed, "chunks": chunks},
+        "scheme": scheme,
         "density_table": table.attrs.get("path", table.attrs.get("name", "given")),
         "pixel_area_m2": area_px, "crs": lcs[0].rio.crs.to_string(), "data_source": source,
         "monte_carlo": {"iterations": mc, "seed": seed, "correlate_dates": True} if mc else None,
@@ -382,6 +399,9 @@ def write_carbon_series(series: CarbonSeries, out_dir: str | os.PathLike, *, tar
             write_csv(series.zones, tmp / "zones_by_year.csv", atomic=False)
         write_csv(series.transitions, tmp / "transitions.csv", atomic=False)
         write_csv(evaluation.assign(source_data=source), tmp / "targets.csv", atomic=False)
+        revisions = series.summary.get("revisions") or []
+        if revisions:
+            write_csv(pd.DataFrame(revisions), tmp / "revisions.csv", atomic=False)
         if charts:
             import matplotlib
 
@@ -399,10 +419,75 @@ def write_carbon_series(series: CarbonSeries, out_dir: str | os.PathLike, *, tar
     return [out_dir / n for n in names]
 
 
+def plan_append(series_dir: str | os.PathLike, new: Mapping[int, str | os.PathLike], *, revise: bool = False
+                ) -> tuple[dict[int, Path], dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The land covers of an earlier series (``series_dir/series.json``) with ``new`` years added.
+
+    A year already recorded is kept if its file is the same (sha256) and refused otherwise unless
+    ``revise``; a recorded file that is missing or changed since is refused (give it again with
+    ``revise``). Returns the years → files to compute, the recorded settings, the revision history with
+    this change appended (``at``, ``year``, ``action`` added / revised, ``file``, ``sha256``,
+    ``previous_sha256``) and this change alone.
+    """
+    import datetime as dt
+    import json
+
+    folder = Path(series_dir)
+    meta_path = folder / "series.json"
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        summary = meta["summary"]
+        recorded = {int(y): Path(p) for y, p in summary["landcover"].items()}
+        sums = {int(y): h for y, h in summary["inputs_sha256"].items()}
+        settings = summary["settings"]
+    except FileNotFoundError:
+        raise ConfigError(f"--append-to {folder}: no series.json there (an earlier kunsink carbon series "
+                          "output folder)") from None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        raise ConfigError(f"--append-to {folder}: series.json is not a kunsink carbon series record") from None
+    history = list(summary.get("revisions") or [])
+    if not history:
+        history = [{"at": summary.get("computed_at"), "year": y, "action": "added", "file": str(p),
+                    "sha256": sums.get(y), "previous_sha256": None} for y, p in recorded.items()]
+    now = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    merged = dict(recorded)
+    changes = []
+    for year, path in sorted((int(y), Path(p)) for y, p in new.items()):
+        digest = _sha256(path)
+        if year in recorded:
+            if digest == sums.get(year):
+                continue  # the same file: nothing to revise
+            if not revise:
+                raise ConfigError(f"land cover {year} is already recorded in {folder} from {recorded[year].name} "
+                                  f"(another file); give --revise to replace it (the change is kept in the "
+                                  "revisions)")
+            changes.append({"at": now, "year": year, "action": "revised", "file": str(path.resolve()),
+                            "sha256": digest, "previous_sha256": sums.get(year)})
+        else:
+            changes.append({"at": now, "year": year, "action": "added", "file": str(path.resolve()),
+                            "sha256": digest, "previous_sha256": None})
+        merged[year] = path
+    for year, path in recorded.items():
+        if merged[year] != path:
+            continue
+        if not path.exists():
+            raise InputError(f"land cover {year} recorded in {folder} is missing ({path}); give it again with "
+                             "--revise")
+        if _sha256(path) != sums.get(year):
+            raise ConfigError(f"land cover {year} ({path.name}) has changed since it was recorded in {folder}; "
+                              "give it again with --revise to record the new version")
+    return dict(sorted(merged.items())), settings, history + changes, changes
+
+
 @user_errors
 def run_carbon_series(landcovers: Mapping[int, str | os.PathLike], out_dir: str | os.PathLike, *,
-                      targets: Any = None, **kwargs: Any) -> CarbonSeries:
-    """:func:`compute_carbon_series` then :func:`write_carbon_series` into ``out_dir`` (checked by the output guard)."""
+                      targets: Any = None, revisions: list[dict[str, Any]] | None = None,
+                      **kwargs: Any) -> CarbonSeries:
+    """:func:`compute_carbon_series` then :func:`write_carbon_series` into ``out_dir`` (checked by the output guard).
+
+    ``revisions`` is the history written with the series (see :func:`plan_append`)."""
+    import datetime as dt
+
     from ..guard import check_outputs
     from ..io import drop_staging, new_staging
 
@@ -413,6 +498,10 @@ def run_carbon_series(landcovers: Mapping[int, str | os.PathLike], out_dir: str 
     work = new_staging(out, "carbon-series")
     try:
         result = compute_carbon_series(landcovers, workdir=work, **kwargs)
+        result.summary["computed_at"] = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+        result.summary["revisions"] = revisions or [
+            {"at": result.summary["computed_at"], "year": y, "action": "added", "file": result.summary["landcover"][str(y)],
+             "sha256": result.summary["inputs_sha256"][str(y)], "previous_sha256": None} for y in result.years]
         result.files = write_carbon_series(result, out, targets=targets)
         return result
     finally:

@@ -51,12 +51,37 @@ def _series(by_year, out, alt, pool, alt_pool, price, years, base_year, scheme, 
     typer.echo(f"wrote {len(r.files)} files to {out}")
 
 
+def _append(landcover, append_to, out, revise: bool, others: dict) -> None:
+    """``--append-to``: the annual update of an earlier series, with the settings recorded there."""
+    from ..carbon.series import parse_landcover_years, plan_append, run_carbon_series
+
+    given = [f"--{k.replace('_', '-')}" for k, v in others.items() if v]
+    if given:
+        raise ConfigError(f"--append-to uses the settings recorded with the series; leave out {', '.join(given)}")
+    if out is not None and Path(out).resolve() != Path(append_to).resolve():
+        raise ConfigError("--append-to writes the series where it is; leave out --out (or give the same folder)")
+    new = parse_landcover_years([str(p) for p in landcover], minimum=1)
+    if new is None:
+        raise ConfigError("--append-to takes land covers as YEAR=FILE (e.g. --landcover 2026=lc2026.tif)")
+    merged, settings, history, added = plan_append(append_to, new, revise=revise)
+    r = run_carbon_series(merged, append_to, revisions=history,
+                          **{k: settings.get(k) for k in ("scheme", "reclass", "densities", "zones", "zone_field",
+                                                          "base_year", "mc", "seed", "chunks")})
+    for h in added:
+        typer.echo(f"{h['action']} {h['year']}: {Path(h['file']).name}")
+    if not added:
+        typer.echo("no year added or revised: the files given are already recorded")
+    last = r.stocks.iloc[-1]
+    typer.echo(f"series {r.years[0]}–{r.years[-1]} ({len(r.years)} years); {r.years[-1]}: "
+               f"{last['total_mgc']:,.0f} Mg C → {append_to}")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("carbon")
     @with_area
     def carbon(
         landcover: List[Path] = typer.Option(..., "--landcover", help="Land-cover GeoTIFF (ESA WorldCover, CLCD, GlobeLand30 recognised by name, codes and CRS), a folder of tiles, or 三调 land-use polygons (.gpkg/.shp); repeat for several tiles (mosaicked). YEAR=FILE, repeated (or a folder of files with the year in their names), gives a series: stocks per year and changes in one pass."),
-        out: Path = typer.Option(..., "--out", help="Output folder (written atomically)."),
+        out: Optional[Path] = typer.Option(None, "--out", help="Output folder (written atomically)."),
         alt: Optional[Path] = typer.Option(None, "--alt", help="Second-date land cover on the same grid."),
         scheme: Optional[str] = typer.Option(None, "--scheme", help="clcd, worldcover, globeland30, custom, none; sandiao for 三调 polygons (default: recognised from the file)."),
         reclass: Optional[Path] = typer.Option(None, "--reclass", help="Reclass CSV (code,lucode) for --scheme custom."),
@@ -79,6 +104,8 @@ def register(app: typer.Typer) -> None:
         layer: Optional[str] = typer.Option(None, "--layer", help="Layer of a GeoPackage or File Geodatabase (default: DLTB / landcover)."),
         overviews: bool = typer.Option(True, "--overviews/--no-overviews", help="Overviews in every raster (default), for fast display."),
         cog: bool = typer.Option(True, "--cog/--plain-tiff", help="Cloud-Optimized GeoTIFFs (default) or plain tiled GeoTIFFs."),
+        append_to: Optional[Path] = typer.Option(None, "--append-to", help="An earlier series output folder: add the YEAR=FILE land covers given (the annual update), with the settings recorded there."),
+        revise: bool = typer.Option(False, "--revise", help="With --append-to: replace a year already recorded from another file (kept in revisions.csv)."),
         base_year: Optional[int] = typer.Option(None, "--base-year", help="With three or more YEAR=FILE land covers: the year changes are also given from (default the first)."),
         compress: str = typer.Option("deflate", "--compress", help="GeoTIFF compression: deflate (default; ArcMap and any GDAL read it), lzw, or zstd (not readable by ArcMap or GDAL < 2.3)."),
     ) -> None:
@@ -100,6 +127,15 @@ def register(app: typer.Typer) -> None:
                               "--landcover are raster tiles to mosaic)")
         from ..carbon.series import parse_landcover_years
 
+        if append_to is not None:
+            _append(landcover, append_to, out, revise, dict(alt=alt, pool=pool, alt_pool=alt_pool, price=price,
+                    years=years, base_year=base_year, scheme=scheme, reclass=reclass, densities=densities,
+                    zones=zones, zone_field=zone_field, mc=mc, independent_dates=independent_dates))
+            return
+        if revise:
+            raise ConfigError("--revise goes with --append-to")
+        if out is None:
+            raise ConfigError("--out is required: the folder to write into (or --append-to an earlier series)")
         by_year = None if vectors else parse_landcover_years([str(p) for p in landcover])
         if by_year is not None and len(by_year) >= 3:
             _series(by_year, out, alt, pool, alt_pool, price, years, base_year, scheme, reclass, densities, zones,
