@@ -333,7 +333,6 @@ def compute_carbon(
     if stats_alt is not None:
         codes = np.union1d(codes, stats_alt.counts.index.get_level_values("code").to_numpy())
     if codes.size == 0:
-        lc_path = Path(lc_files[0]) if isinstance(lc_files, (list, tuple)) and lc_files else Path(str(landcover))
         raise RasterError(f"{lc_path.name} has no land-cover pixels in the study area ({get_area().name}): all "
                           "nodata there (wrong file or wrong --area?)")
     check_codes(codes, table, mapping)
@@ -353,12 +352,13 @@ def compute_carbon(
             alt_a = stock_arrays(lc_alt, table, mapping, codes, ov_alt)["c_storage"]
             parts = _compute_tasks(client, zone_sum_tasks(change_array(bas_a, alt_a), zones_fn, nodata=np.nan))
             change_by_zone = reduce_zone_sums(parts) * area_px / 1e4  # Σ Mg C/ha × ha per pixel
-    year_pair = _dates(dates, years, lc_src.summary().get("landcover_year"), alt)
+    src_summary = lc_src.summary()  # landcover (, landcover_files), landcover_source, landcover_year
+    year_pair = _dates(dates, years, src_summary.get("landcover_year"), alt)
     per_bas = pool_totals(stats, table, mapping)
     per_alt = pool_totals(stats_alt, table, mapping) if stats_alt is not None else None
     summary, classes, zones_df = _summarise(per_bas, per_alt, mapping, names, zone_names, change_by_zone)
     summary["pixel_area_m2"] = area_px
-    summary.update(lc_src.summary())  # landcover (, landcover_files), landcover_source, landcover_year
+    summary.update(src_summary)
     summary["year_base"], summary["year_alt"] = year_pair
     summary["alt_landcover"] = str(alt) if alt else None
     summary["scheme"] = scheme
@@ -617,8 +617,6 @@ def _raster_arrays(lc, lc_alt, table, mapping, codes, ov_bas, ov_alt, const, sou
         change = change_array(bas["c_storage"], alt["c_storage"])
         arrays["c_change_bas_alt"] = change
         if const is not None:
-            import dask.array as da
-
             arrays["npv_bas_alt"] = (change * np.float32(const)).astype("float32")  # NaN stays NaN
     y0, y1 = year_pair
     tags = {}

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, InputError, RasterError, user_errors
+from ..io import file_sha256
 from .densities import POOLS
 
 __all__ = ["CarbonSeries", "compute_carbon_series", "parse_landcover_years", "plan_append", "run_carbon_series",
@@ -85,16 +86,6 @@ def parse_landcover_years(spec: Sequence[str | os.PathLike] | Mapping[Any, Any] 
     if len(seen) < minimum:
         raise ConfigError("a land-cover series needs two years or more")
     return dict(sorted(seen.items()))
-
-
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _series_block(blocks: tuple, window: tuple[int, int], zones_fn, nodata: tuple, pairs: tuple) -> dict[str, Any]:
@@ -238,7 +229,7 @@ def compute_carbon_series(
     from ..rasters import grid_difference, pixel_area_m2
     from ..sources import landcover_source
     from .densities import resolve_density_table
-    from .run import MGC_TO_TCO2E, _open_lc, _pool_areas, _prepare_zones, _source_flag
+    from .run import MGC_TO_TCO2E, _class_transitions, _open_lc, _pool_areas, _prepare_zones, _source_flag
     from .stocks import change_from_transitions, check_codes, class_table, pool_totals, zone_totals
 
     years = sorted(int(y) for y in landcovers)
@@ -313,8 +304,6 @@ def compute_carbon_series(
         by_zone = change_from_transitions(t, table, mapping, area_px)
         det[(i, j)] = float(by_zone.sum())
         codes_pair = t.groupby(level=["code", "code_alt"]).sum() if t.index.nlevels == 3 else t
-        from .run import _class_transitions
-
         trans_ha[(i, j)] = _class_transitions(codes_pair, mapping, area_px)
         kind = "from base" if (i, j) not in consecutive else ("consecutive, from base" if i == ib else "consecutive")
         change_rows.append({"scope": "district", "zone_id": None, "zone": None, "kind": kind,
@@ -350,7 +339,7 @@ def compute_carbon_series(
     summary = {
         "units": "Mg C (stocks), ha (areas), t CO2e", "years": years, "base_year": base,
         "landcover": {str(y): str(paths[y].resolve()) for y in years},
-        "inputs_sha256": {str(y): _sha256(paths[y]) for y in years},
+        "inputs_sha256": {str(y): file_sha256(paths[y]) for y in years},
         "settings": {"scheme": scheme, "reclass": None if reclass is None else str(Path(reclass).resolve()),
                      "densities": None if densities is None or isinstance(densities, pd.DataFrame)
                      else str(Path(densities).resolve()),
@@ -453,7 +442,7 @@ def plan_append(series_dir: str | os.PathLike, new: Mapping[int, str | os.PathLi
     merged = dict(recorded)
     changes = []
     for year, path in sorted((int(y), Path(p)) for y, p in new.items()):
-        digest = _sha256(path)
+        digest = file_sha256(path)
         if year in recorded:
             if digest == sums.get(year):
                 continue  # the same file: nothing to revise
@@ -473,7 +462,7 @@ def plan_append(series_dir: str | os.PathLike, new: Mapping[int, str | os.PathLi
         if not path.exists():
             raise InputError(f"land cover {year} recorded in {folder} is missing ({path}); give it again with "
                              "--revise")
-        if _sha256(path) != sums.get(year):
+        if file_sha256(path) != sums.get(year):
             raise ConfigError(f"land cover {year} ({path.name}) has changed since it was recorded in {folder}; "
                               "give it again with --revise to record the new version")
     return dict(sorted(merged.items())), settings, history + changes, changes

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import hashlib
 import platform
 from pathlib import Path
 from typing import Any
 
+from ..io import file_sha256
 from .load import Project, input_files
 from .schema import SCHEMA, Key
 
@@ -86,21 +86,13 @@ def input_paths(settings: dict[str, Any]) -> list[Path]:
     return out
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def input_checksums(settings: dict[str, Any]) -> dict[str, str]:
     """sha256 of every input file (absolute path → hex digest), Shapefile sidecars and ``.gdb`` files included."""
     out: dict[str, str] = {}
     for p in input_paths(settings):
         for f in input_files(p):
             if f.is_file():
-                out[str(f)] = _sha256(f)
+                out[str(f)] = file_sha256(f)
     return out
 
 
