@@ -18,3 +18,41 @@ def machine() -> str:
     except OSError:
         pass
     return f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}"
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, e.g. ``load 0.4, 1.1, 1.3`` (``load n/a`` where unknown)."""
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:
+        return "load n/a"
+    return f"load {one:.1f}, {five:.1f}, {fifteen:.1f}"
+
+
+def record_run(name: str, figures: str, *, passed: bool, log: Path | None = None) -> Path:
+    """Append one line to ``benchmarks/runs.log``: UTC time, script name, machine, load, figures, PASS/FAIL.
+
+    Parameters
+    ----------
+    name
+        The benchmark's name, e.g. ``bench_carbon``.
+    figures
+        The run's figures and versions in one line (no newline).
+    passed
+        Whether every asserted claim held.
+    log
+        The log file; ``benchmarks/runs.log`` beside this module by default.
+
+    Returns
+    -------
+    Path
+        The log file written to.
+    """
+    from datetime import datetime, timezone
+
+    path = log if log is not None else Path(__file__).resolve().parent / "runs.log"
+    stamp = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    line = f"{stamp} {name}: {machine()}; {load_average()}; {figures.strip()}; {'PASS' if passed else 'FAIL'}"
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(line.replace("\n", " ") + "\n")
+    return path
