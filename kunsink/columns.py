@@ -300,6 +300,7 @@ gain_low_mgc | 碳汇增量95%下限 | Carbon gained, 95 % low | mgc
 gain_high_mgc | 碳汇增量95%上限 | Carbon gained, 95 % high | mgc
 gain_tco2e | 碳汇增量（CO2当量） | Carbon gained as CO2 equivalent | tco2e
 ndvi_change | NDVI变化 | NDVI change | ndvi
+mine_site_ndvi | 矿山地块NDVI均值 | Mean NDVI of the mine sites | ndvi
 trend_per_year | NDVI年变化趋势 | NDVI trend per year | ndvi_yr
 cover_first | 首次植被覆盖度 | Vegetation cover, first survey | pct
 cover_last | 末次植被覆盖度 | Vegetation cover, last survey | pct

@@ -135,5 +135,18 @@ def test_monitoring_tables_follow_from_the_numbers(demo_run):
     park = ev.loc["park_area_per_person_m2"]
     assert park["status"] == ("met" if park["latest"] > 8 else "behind")  # GB 55014: a standard in force
     assert ev.loc["carbon_stock_mgc", "status"] == "no target"
+    # green space by year (2020, 2023 and the scene's 2025): parks opened in between raise the coverage
+    green = series["green_300_coverage_pct"].dropna()
+    assert list(green.index) == [2020, 2023, 2025] and green.is_monotonic_increasing and green.iloc[0] < green.iloc[-1]
+    for y in (2020, 2023):
+        assert (out / "greenspace" / "years" / str(y) / "coverage" / "summary.json").is_file()
+    g300 = ev.loc["green_300_coverage_pct"]
+    assert g300["n_years"] == 3 and g300["latest"] == pytest.approx(green.loc[2025], abs=0.01)
+    assert g300["status"] == ("met" if g300["latest"] >= 100 else "behind")  # 2025 is the target year
+    # mine-site NDVI in each NDVI year, evaluated against its 2020 value
+    ndvi = ev.loc["mine_site_ndvi"]
+    assert list(series["mine_site_ndvi"].dropna().index) == [2020, 2025]
+    assert ndvi["status"] == ("met" if series.loc[2025, "mine_site_ndvi"] > series.loc[2020, "mine_site_ndvi"]
+                              else "behind")
     page = (out / "report.html").read_text(encoding="utf-8")
     assert 'section id="targets"' in page and "落后 behind" in page

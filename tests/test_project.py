@@ -400,3 +400,32 @@ def test_yaml_dates_and_aliases_are_problems_not_crashes(tmp_path):
     (tmp_path / "b.yaml").write_text("version: 1\na: &x [*x]\n", encoding="utf-8")
     with pytest.raises(ProjectFileError, match="aliases"):
         load_project(tmp_path / "b.yaml")
+
+
+def test_greenspace_by_year_is_read_checked_and_written_back(tmp_path):
+    from kunsink.project import load_project
+    from kunsink.project.load import ProjectFileError, latest_layer, layers_by_year
+    from kunsink.project.resolve import _as_file
+
+    (tmp_path / "g20.gpkg").write_bytes(b"")
+    (tmp_path / "g25.shp").write_bytes(b"")
+    (tmp_path / "r.gpkg").write_bytes(b"")
+    text = ("version: 1\nlayers:\n  residential: r.gpkg\n  greenspace:\n    2020: g20.gpkg\n    2025: {path: g25.shp, encoding: gbk}\n")
+    (tmp_path / "ok.yaml").write_text(text, encoding="utf-8")
+    s = load_project(tmp_path / "ok.yaml").settings
+    by_year = layers_by_year(s["layers"]["greenspace"])
+    assert sorted(by_year) == [2020, 2025] and by_year[2025]["encoding"] == "gbk"
+    assert latest_layer(s["layers"]["greenspace"])["path"].endswith("g25.shp")
+    assert _as_file(s)["layers"]["greenspace"] == {2020: str(tmp_path / "g20.gpkg"),
+                                                    2025: {"path": str(tmp_path / "g25.shp"), "encoding": "gbk"}}
+    single = {"path": "x.shp", "layer": None, "encoding": None}
+    assert layers_by_year(single) == {} and latest_layer(single) is single
+    bad = ("version: 1\nlayers:\n  greenspace:\n    2020: missing.gpkg\n    1066: g20.gpkg\n"
+           "    2025: {path: g25.shp, encoding: nope}\n")
+    (tmp_path / "bad.yaml").write_text(bad, encoding="utf-8")
+    with pytest.raises(ProjectFileError) as err:
+        load_project(tmp_path / "bad.yaml")
+    msg = str(err.value)
+    assert "layers.greenspace.2020: file not found: missing.gpkg" in msg
+    assert "layers.greenspace.1066: the year must lie in 1900–2200" in msg
+    assert "layers.greenspace.2025.encoding: unknown encoding 'nope'" in msg

@@ -24,7 +24,7 @@ from .evaluate import (
     format_value,
     series_frame,
 )
-from .series import class_area_table, combine_series, landcover_series, mine_series
+from .series import class_area_table, combine_series, landcover_series, mine_ndvi_series, mine_series
 from .targets import (
     DEFAULT_TARGETS,
     DIRECTIONS,
@@ -57,6 +57,7 @@ __all__ = [
     "landcover_series",
     "list_target_files",
     "load_targets",
+    "mine_ndvi_series",
     "mine_series",
     "project",
     "series_frame",

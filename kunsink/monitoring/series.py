@@ -25,7 +25,8 @@ column                   definition
 =======================  ==========================================================================
 
 :func:`mine_series` turns the registry's progress by year into the cumulative treated area of
-the programme period (``mine_treated_km2``). :func:`combine_series` joins several series tables
+the programme period (``mine_treated_km2``); :func:`mine_ndvi_series` the NDVI of the registry's
+sites in each NDVI year into their pixel-weighted mean (``mine_site_ndvi``). :func:`combine_series` joins several series tables
 on the year. Tables in, tables out: no file I/O.
 """
 
@@ -48,6 +49,7 @@ __all__ = [
     "class_area_table",
     "combine_series",
     "landcover_series",
+    "mine_ndvi_series",
     "mine_series",
 ]
 
@@ -221,6 +223,39 @@ def mine_series(by_year: pd.DataFrame, period: tuple[int, int] = (2023, 2025), *
     within = per_year[(per_year.index >= start) & (per_year.index <= end)]
     cum = within.reindex(idx, fill_value=0.0).cumsum()
     return pd.DataFrame({"mine_treated_km2": cum.to_numpy()}, index=pd.Index(idx.to_numpy(), name="year"))
+
+
+def mine_ndvi_series(site_ndvi: pd.DataFrame) -> pd.DataFrame:
+    """Mean NDVI over the mine sites per year, weighted by each site's valid pixels (``mine_site_ndvi``).
+
+    Parameters
+    ----------
+    site_ndvi : DataFrame
+        One row per site and year: ``year``, ``ndvi_mean`` (unitless, −1…1; NaN where too few
+        pixels) and ``pixels`` (valid pixels) — :func:`kunsink.mines.recovery.site_ndvi`.
+
+    Returns
+    -------
+    DataFrame
+        Index ``year``; ``mine_site_ndvi`` (unitless). Years where no site has a mean are left out.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"year": [2020, 2020, 2025], "ndvi_mean": [0.1, 0.4, 0.3], "pixels": [300, 100, 50]})
+    >>> mine_ndvi_series(t)["mine_site_ndvi"].round(3).tolist()
+    [0.175, 0.3]
+    """
+    missing = {"year", "ndvi_mean", "pixels"} - set(site_ndvi.columns)
+    if missing:
+        raise InputError(f"mine NDVI: needs columns {', '.join(sorted(missing))}")
+    t = site_ndvi.assign(year=_whole(site_ndvi["year"], "mine NDVI: year"),
+                         v=pd.to_numeric(site_ndvi["ndvi_mean"], errors="coerce"),
+                         w=pd.to_numeric(site_ndvi["pixels"], errors="coerce").fillna(0.0))
+    t = t[t["v"].notna() & (t["w"] > 0)]
+    g = t.assign(vw=t["v"] * t["w"]).groupby("year")
+    out = pd.DataFrame({"mine_site_ndvi": g["vw"].sum() / g["w"].sum()})
+    out.index = pd.Index(out.index.astype(int), name="year")
+    return out
 
 
 def combine_series(*tables: pd.DataFrame) -> pd.DataFrame:

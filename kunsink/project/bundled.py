@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["ANNUAL_YEARS", "DEMO_PROJECT", "demo_project_path", "write_annual_landcover", "write_demo_inputs"]
+__all__ = ["ANNUAL_YEARS", "DEMO_PROJECT", "GREENSPACE_YEARS", "demo_project_path", "greenspace_in_year",
+           "write_annual_landcover", "write_demo_inputs", "write_greenspace_history"]
 
 #: The bundled scene's project file, inside the package.
 DEMO_PROJECT = "kundulun-demo.yaml"
@@ -53,7 +54,38 @@ def write_demo_inputs(folder: str | os.PathLike | None = None) -> list[Path]:
             df.to_csv(tmp, index=False, encoding="utf-8")
         files.append(folder / "mines" / name)
     files += write_annual_landcover(folder / "landcover")
+    files += write_greenspace_history(layers["greenspace"], folder / "greenspace")
     return files
+
+
+#: The years of the demo's green-space layers: the scene's own layer is the last, the earlier ones lack
+#: the parks the synthetic history opens later.
+GREENSPACE_YEARS = (2020, 2023, 2025)
+
+
+def greenspace_in_year(greenspace, year: int):
+    """The scene's green space as it stood in ``year`` in the demo's synthetic history.
+
+    City parks are all older than 2020. Of the other green spaces in ``gs_id`` order, every fifth from
+    the second "opened" in 2024 and every fifth from the fourth in 2022; the rest stood in 2020. Rows
+    keep their columns (``source = synthetic``).
+    """
+    import numpy as np
+
+    order = greenspace.sort_values("gs_id").reset_index(drop=True)
+    small = (order["gs_type"].astype(str) != "city_park").to_numpy()
+    rank = np.cumsum(small) - 1
+    opened = np.where(small & (rank % 5 == 1), 2024, np.where(small & (rank % 5 == 3), 2022, 2020))
+    return order[opened <= year].reset_index(drop=True)
+
+
+def write_greenspace_history(greenspace, folder: str | os.PathLike) -> list[Path]:
+    """Write ``greenspace_<year>.gpkg`` (layer ``greenspace``) for the demo's years before the scene's own."""
+    from ..io import write_vector
+
+    folder = Path(folder)
+    return [write_vector(greenspace_in_year(greenspace, y), folder / f"greenspace_{y}.gpkg", layer="greenspace")
+            for y in GREENSPACE_YEARS[:-1]]
 
 
 #: The years the bundled project's annual land cover spans (2020 and 2025 are the scene's own).

@@ -23,7 +23,8 @@ from typing import Any
 from ..errors import ConfigError, KunsinkError
 from .schema import SCHEMA, SCHEMA_VERSION, STAGES, Key
 
-__all__ = ["BUNDLED_PREFIX", "Problem", "Project", "ProjectFileError", "load_project", "resolve_path"]
+__all__ = ["BUNDLED_PREFIX", "Problem", "Project", "ProjectFileError", "latest_layer", "layers_by_year", "load_project",
+           "resolve_path"]
 
 #: A path starting with this is inside kunsink's bundled data (``data/`` of a checkout, ``kunsink/_bundled`` of a wheel).
 BUNDLED_PREFIX = "bundled:"
@@ -357,6 +358,10 @@ class _Validator:
             return [x for i, item in enumerate(items) if (x := self._layer(item, f"{key}[{i}]")) is not None]
         if kind == "years":
             return self._years(v, key)  # {} when wrong
+        if kind == "layer_years":
+            if isinstance(v, dict) and v and all(isinstance(k, int) and not isinstance(k, bool) for k in v):
+                return self._layer_years(v, key)
+            return self._layer(v, key)
         if kind == "record":
             if not isinstance(v, dict):
                 self.bad(key, f"must be a mapping (written by kunsink run), not {_type_name(v)}")
@@ -449,6 +454,18 @@ class _Validator:
         except LookupError:
             self.bad(key, f"unknown encoding {enc!r} (e.g. gbk, utf-8)")
             return False
+
+    def _layer_years(self, v: dict[int, Any], key: str) -> dict[int, dict[str, Any]] | None:
+        out: dict[int, dict[str, Any]] = {}
+        for year, item in v.items():
+            dotted = f"{key}.{year}"
+            if not 1900 <= year <= 2200:
+                self.bad(dotted, f"the year must lie in 1900–2200, not {year}")
+                continue
+            layer = self._layer(item, dotted)
+            if layer is not None:
+                out[year] = layer
+        return dict(sorted(out.items())) or None
 
     def _years(self, v: Any, key: str) -> dict[int, str]:
         if not isinstance(v, dict):
@@ -573,6 +590,19 @@ class _Validator:
                 prof.rule(g["site_rule"])
             except KunsinkError as exc:
                 self.bad("greenspace.site_rule", str(exc))
+
+
+def layers_by_year(value: dict[str, Any] | dict[int, dict[str, Any]] | None) -> dict[int, dict[str, Any]]:
+    """A ``layer_years`` setting's layers by year (``{}`` for a single, undated layer or none)."""
+    if not value or "path" in value:
+        return {}
+    return {int(y): v for y, v in sorted(value.items())}
+
+
+def latest_layer(value: dict[str, Any] | dict[int, dict[str, Any]] | None) -> dict[str, Any] | None:
+    """A ``layer_years`` setting's layer of the latest year, or the single layer itself."""
+    by_year = layers_by_year(value)
+    return by_year[max(by_year)] if by_year else value
 
 
 def plan_stages(s: dict[str, Any]) -> dict[str, str | None]:

@@ -129,6 +129,8 @@ def _plain(value: Any, kind: str) -> Any:
         if value.get("layer") is None and value.get("encoding") is None:
             return value["path"]
         return {k: v for k, v in value.items() if v is not None}
+    if kind == "layer_years" and isinstance(value, dict):
+        return _plain(value, "layer") if "path" in value else {y: _plain(v, "layer") for y, v in value.items()}
     if kind == "layers" and isinstance(value, list):
         return [_plain(v, "layer") for v in value]
     return value

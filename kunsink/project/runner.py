@@ -342,13 +342,18 @@ def _stage_carbon(s: dict[str, Any], stage_dir: Path, work: Path, say: Callable[
 def _stage_greenspace(s: dict[str, Any], stage_dir: Path, work: Path, say: Callable[[str], None]) -> dict[str, Any]:
     from ..greenspace.run import run_coverage, run_indicators, run_siting
 
+    from .load import latest_layer, layers_by_year
+
     g = s["greenspace"]
     roles = ("residential", "greenspace", "network", "entrances", "barriers")
-    paths, names = _layer_args(s, roles)
+    dated = layers_by_year(s["layers"]["greenspace"])
+    main_year = max(dated) if dated else None
+    s_main = {**s, "layers": {**s["layers"], "greenspace": latest_layer(s["layers"]["greenspace"])}}
+    paths, names = _layer_args(s_main, roles)
     osm = s["layers"]["osm"]
     lc = s["layers"]["landcover"].get(g["landcover_year"]) if g["landcover_year"] else None
     out: dict[str, Any] = {}
-    n = 1 + bool(g["indicators"]) + bool(g["sites"])
+    n = 1 + bool(g["indicators"]) + bool(g["sites"]) + (len(dated) > 1)
     say(f"coverage (1/{n})")
     out["coverage"] = run_coverage(paths["residential"], paths["greenspace"], stage_dir / "coverage",
                                    network=paths["network"], osm=osm, entrances=paths["entrances"],
@@ -372,7 +377,40 @@ def _stage_greenspace(s: dict[str, Any], stage_dir: Path, work: Path, say: Calla
                                   mode=g["site_mode"], site_area_m2=g["site_area_m2"],
                                   population_total=g["population_total"], time_limit_s=g["time_limit_s"],
                                   cell_m=g["cell_m"], layers=names)
+    if len(dated) > 1:
+        say(f"coverage and indicators by year, {', '.join(map(str, dated))} ({n}/{n})")
+        out["by_year"] = _greenspace_years(s, dated, main_year, out, paths, names, stage_dir / "years")
     return out
+
+
+def _greenspace_years(s: dict[str, Any], dated: dict[int, dict[str, Any]], main_year: int, main: dict[str, Any],
+                      paths: dict[str, Any], names: dict[str, str], folder: Path) -> dict[int, dict[str, Any]]:
+    """Straight-line coverage and the indicators for each year's green-space layer (the latest year's from
+    the main run), each year's indicators on that year's land cover where there is one."""
+    from ..greenspace.run import run_coverage, run_indicators
+
+    g = s["greenspace"]
+    lcs = s["layers"]["landcover"]
+    fallback = lcs.get(g["landcover_year"]) if g["landcover_year"] else None
+    out: dict[int, dict[str, Any]] = {main_year: {"coverage": main.get("coverage"), "indicators": main.get("indicators"),
+                                                  "landcover_year": g["landcover_year"]}}
+    for year, layer in dated.items():
+        if year == main_year:
+            continue
+        s_year = {**s, "layers": {**s["layers"], "greenspace": layer}}
+        gs_paths, gs_names = _layer_args(s_year, ("greenspace",))
+        layer_names = {k: v for k, v in names.items() if k != "greenspace"} | gs_names
+        lc_year = year if year in lcs else g["landcover_year"]
+        cov = run_coverage(paths["residential"], gs_paths["greenspace"], folder / str(year) / "coverage",
+                           profile=g["profile"], mode="line", population_total=g["population_total"],
+                           cell_m=g["cell_m"], layers=layer_names)
+        ind = None
+        if g["indicators"]:
+            ind = run_indicators(gs_paths["greenspace"], folder / str(year) / "indicators",
+                                 residential=paths["residential"], population_total=g["population_total"],
+                                 landcover=lcs.get(year, fallback), profile=g["profile"], layers=layer_names)
+        out[year] = {"coverage": cov, "indicators": ind, "landcover_year": lc_year}
+    return dict(sorted(out.items()))
 
 
 def _stage_mines(s: dict[str, Any], stage_dir: Path, work: Path, say: Callable[[str], None]) -> dict[str, Any]:

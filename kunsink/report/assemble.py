@@ -198,22 +198,20 @@ def monitoring_tables(run: Any, made_on: dt.date | None = None) -> tuple[pd.Data
     mines = run.result("mines")
     if mines is not None and len(mines.report.by_year):
         parts.append(mine_series(mines.report.by_year, tuple(mines.report.period)))
-    gs_year = ((run.settings or {}).get("greenspace") or {}).get("landcover_year")
-    cov = run.result("greenspace", "coverage")
-    if cov is not None and gs_year:
-        vals: dict[str, float] = {}
-        for rid, key in (("green_300", "green_300_coverage_pct"), ("park_500", "park_500_coverage_pct")):
-            line = cov.summary.get("rules", {}).get(rid, {}).get("line")
-            if line:
-                vals[key] = line["area_covered_pct"]
-        ind = run.result("greenspace", "indicators")
-        if ind is not None and getattr(ind.result, "table", None) is not None:
-            t = ind.result.table.set_index("key")["value"]
-            for key in ("park_area_per_person_m2", "green_land_ratio_pct", "green_coverage_ratio_pct"):
-                if key in t.index and pd.notna(t[key]):
-                    vals[key] = float(t[key])
-        if vals:
+    by_year = run.result("greenspace", "by_year")
+    if by_year:
+        rows = {year: greenspace_figures(r.get("coverage"), r.get("indicators")) for year, r in by_year.items()}
+        rows = {y: v for y, v in rows.items() if v}
+        if rows:
+            parts.append(pd.DataFrame.from_dict(rows, orient="index").rename_axis("year"))
+    else:
+        gs_year = ((run.settings or {}).get("greenspace") or {}).get("landcover_year")
+        vals = greenspace_figures(run.result("greenspace", "coverage"), run.result("greenspace", "indicators"))
+        if vals and gs_year:
             parts.append(pd.DataFrame(vals, index=pd.Index([int(gs_year)], name="year")))
+    ndvi = _mine_ndvi_series(mines)
+    if ndvi is not None:
+        parts.append(ndvi)
     if not parts:
         return None, None
     series = combine_series(*parts)
@@ -221,6 +219,33 @@ def monitoring_tables(run: Any, made_on: dt.date | None = None) -> tuple[pd.Data
     years = series.index.astype(int)
     evaluation = evaluate(series, load_targets(), as_of_year=min(as_of, int(years.max())) if as_of else None)
     return series, evaluation
+
+
+def greenspace_figures(coverage: Any, indicators: Any) -> dict[str, float]:
+    """The monitored green-space figures of one year's runs: straight-line 300/500 coverage (% of
+    residential area) and park area per person (m²), green-land and green-cover ratios (%)."""
+    vals: dict[str, float] = {}
+    if coverage is not None:
+        for rid, key in (("green_300", "green_300_coverage_pct"), ("park_500", "park_500_coverage_pct")):
+            line = coverage.summary.get("rules", {}).get(rid, {}).get("line")
+            if line:
+                vals[key] = line["area_covered_pct"]
+    if indicators is not None and getattr(indicators.result, "table", None) is not None:
+        t = indicators.result.table.set_index("key")["value"]
+        for key in ("park_area_per_person_m2", "green_land_ratio_pct", "green_coverage_ratio_pct"):
+            if key in t.index and pd.notna(t[key]):
+                vals[key] = float(t[key])
+    return vals
+
+
+def _mine_ndvi_series(mines: Any) -> pd.DataFrame | None:
+    """Area-weighted mean NDVI over the registry's sites for each NDVI year (``mine_site_ndvi``)."""
+    nd = getattr(mines, "ndvi", None) if mines is not None else None
+    if nd is None or not len(nd):
+        return None
+    from ..monitoring import mine_ndvi_series
+
+    return mine_ndvi_series(nd)
 
 
 def _crs_name(crs: Any) -> str | None:
