@@ -47,8 +47,14 @@ scene: $(VENV)/.installed
 check-scene: $(VENV)/.installed
 	$(BIN)/kunsink scene check
 
+# Every benchmark, figures appended to benchmarks/runs.log (asserted claims; run on an idle machine).
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/run_all.py
+
+# Small sizes in under a minute: ratios printed, no timing asserted, runs.log untouched.
+.PHONY: bench-quick
+bench-quick: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/run_all.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache tests/artifacts
