@@ -429,3 +429,52 @@ def test_greenspace_by_year_is_read_checked_and_written_back(tmp_path):
     assert "layers.greenspace.2020: file not found: missing.gpkg" in msg
     assert "layers.greenspace.1066: the year must lie in 1900–2200" in msg
     assert "layers.greenspace.2025.encoding: unknown encoding 'nope'" in msg
+
+
+def test_adding_a_year_is_one_run_and_a_changed_year_needs_revise(tmp_path, capsys):
+    """The annual update through the project file: add a year and run again into the same folder."""
+    from kunsink.project.bundled import demo_project_path
+
+    annual = demo_project_path().with_suffix("") / "landcover"
+    data = tmp_path / "data"
+    data.mkdir()
+    for y in (2021, 2022, 2023, 2024):
+        _crop_raster(annual / f"landcover_{y}.tif", data / f"lc{y}.tif", BOX)
+
+    def write(years: dict[int, str]) -> Path:
+        doc = {"version": 1, "area": "昆都仑区", "output": "out", "layers": {"landcover": years},
+               "carbon": {"mc": 0}, "report": {"run": False}}
+        path = tmp_path / "kunsink.yaml"
+        path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+        return path
+
+    def revisions() -> pd.DataFrame:
+        return pd.read_csv(tmp_path / "out" / "carbon" / "series" / "revisions.csv", encoding="utf-8-sig")
+
+    three = {2021: "data/lc2021.tif", 2022: "data/lc2022.tif", 2023: "data/lc2023.tif"}
+    assert main(["run", str(write(three))]) == 0
+    assert list(revisions()["action"]) == ["added"] * 3
+    assert main(["run", str(write(three | {2024: "data/lc2024.tif"}))]) == 0  # the new year: one step
+    rev = revisions()
+    assert list(rev["year"]) == [2021, 2022, 2023, 2024] and list(rev["action"]) == ["added"] * 4
+    stocks = pd.read_csv(tmp_path / "out" / "carbon" / "series" / "stocks.csv", encoding="utf-8-sig")
+    assert list(stocks["year"]) == [2021, 2022, 2023, 2024]
+    capsys.readouterr()
+    before = sorted(p.relative_to(tmp_path) for p in (tmp_path / "out").rglob("*"))
+    # 2022 now from other data: refused, nothing touched
+    swapped = three | {2022: "data/lc2024.tif", 2024: "data/lc2024.tif"}
+    assert main(["run", str(write(swapped))]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("kunsink: error: land cover 2022 is already recorded") and "--revise" in err
+    assert len(err.strip().splitlines()) == 1
+    assert sorted(p.relative_to(tmp_path) for p in (tmp_path / "out").rglob("*")) == before
+    # a year left out: refused too; with --revise both are recorded
+    assert main(["run", str(write({2022: "data/lc2022.tif", 2023: "data/lc2023.tif", 2024: "data/lc2024.tif"}))]) == 2
+    assert "2021 is recorded" in capsys.readouterr().err
+    assert main(["run", str(write(swapped)), "--revise"]) == 0
+    rev = revisions()
+    assert list(rev["action"]) == ["added"] * 4 + ["revised"]
+    assert rev.iloc[-1]["year"] == 2022 and rev.iloc[-1]["previous_sha256"] == rev.iloc[1]["sha256"]
+    assert main(["run", str(write({2022: "data/lc2024.tif", 2023: "data/lc2023.tif", 2024: "data/lc2024.tif"})),
+                 "--revise"]) == 0
+    assert list(revisions()["action"])[-1] == "removed" and revisions().iloc[-1]["year"] == 2021

@@ -408,15 +408,18 @@ def write_carbon_series(series: CarbonSeries, out_dir: str | os.PathLike, *, tar
     return [out_dir / n for n in names]
 
 
-def plan_append(series_dir: str | os.PathLike, new: Mapping[int, str | os.PathLike], *, revise: bool = False
+def plan_append(series_dir: str | os.PathLike, new: Mapping[int, str | os.PathLike], *, revise: bool = False,
+                exact: bool = False, hint: str = "--revise"
                 ) -> tuple[dict[int, Path], dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
     """The land covers of an earlier series (``series_dir/series.json``) with ``new`` years added.
 
     A year already recorded is kept if its file is the same (sha256) and refused otherwise unless
     ``revise``; a recorded file that is missing or changed since is refused (give it again with
-    ``revise``). Returns the years → files to compute, the recorded settings, the revision history with
-    this change appended (``at``, ``year``, ``action`` added / revised, ``file``, ``sha256``,
-    ``previous_sha256``) and this change alone.
+    ``revise``). With ``exact`` (a project file's complete list of years), a recorded year that ``new``
+    leaves out is refused unless ``revise`` (then recorded as ``removed``). ``hint`` names the option
+    that revises in the messages. Returns the years → files to compute, the recorded settings, the
+    revision history with this change appended (``at``, ``year``, ``action`` added / revised /
+    removed, ``file``, ``sha256``, ``previous_sha256``) and this change alone.
     """
     import datetime as dt
     import json
@@ -441,14 +444,27 @@ def plan_append(series_dir: str | os.PathLike, new: Mapping[int, str | os.PathLi
     now = dt.datetime.now().astimezone().isoformat(timespec="seconds")
     merged = dict(recorded)
     changes = []
+    if exact:
+        for year in sorted(set(recorded) - {int(y) for y in new}):
+            if not revise:
+                raise ConfigError(f"land cover {year} is recorded in {folder} ({recorded[year].name}) but no longer "
+                                  f"given; give {hint} to drop it from the series (the change is kept in the "
+                                  "revisions)")
+            changes.append({"at": now, "year": year, "action": "removed", "file": str(recorded[year]),
+                            "sha256": None, "previous_sha256": sums.get(year)})
+            del merged[year]
     for year, path in sorted((int(y), Path(p)) for y, p in new.items()):
         digest = file_sha256(path)
         if year in recorded:
             if digest == sums.get(year):
-                continue  # the same file: nothing to revise
+                merged[year] = path  # the same content (perhaps moved): nothing to revise
+                continue
+            if not revise and path.resolve() == recorded[year].resolve():
+                raise ConfigError(f"land cover {year} ({path.name}) has changed since it was recorded in {folder}; "
+                                  f"give {hint} to record the new version (the change is kept in the revisions)")
             if not revise:
                 raise ConfigError(f"land cover {year} is already recorded in {folder} from {recorded[year].name} "
-                                  f"(another file); give --revise to replace it (the change is kept in the "
+                                  f"(another file); give {hint} to replace it (the change is kept in the "
                                   "revisions)")
             changes.append({"at": now, "year": year, "action": "revised", "file": str(path.resolve()),
                             "sha256": digest, "previous_sha256": sums.get(year)})
@@ -457,14 +473,14 @@ def plan_append(series_dir: str | os.PathLike, new: Mapping[int, str | os.PathLi
                             "sha256": digest, "previous_sha256": None})
         merged[year] = path
     for year, path in recorded.items():
-        if merged[year] != path:
+        if merged.get(year) != path:
             continue
         if not path.exists():
             raise InputError(f"land cover {year} recorded in {folder} is missing ({path}); give it again with "
-                             "--revise")
+                             f"{hint}")
         if file_sha256(path) != sums.get(year):
             raise ConfigError(f"land cover {year} ({path.name}) has changed since it was recorded in {folder}; "
-                              "give it again with --revise to record the new version")
+                              f"give it again with {hint} to record the new version")
     return dict(sorted(merged.items())), settings, history + changes, changes
 
 

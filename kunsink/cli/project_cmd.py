@@ -70,15 +70,20 @@ def register(app: typer.Typer) -> None:
         only: str | None = typer.Option(None, "--only", help="Run only these stages, e.g. carbon,greenspace "
                                                                 "(carbon, greenspace, mines, plots)."),
         out: Path | None = _OUT,
+        revise: bool = typer.Option(False, "--revise", help="Re-running into a folder with an earlier annual "
+                                    "series: replace (or drop) land-cover years recorded there from other data; "
+                                    "the series' revisions.csv keeps the history."),
     ) -> None:
-        """Run every analysis the project file configures into one output folder."""
+        """Run every analysis the project file configures into one output folder.
+
+        Adding a year is one step: add it under layers.landcover and run again into the same folder."""
         from ..project.runner import parse_only, run_project
 
         parse_only(only)  # a bad --only is refused before the file is read
         if sys.stderr.isatty():
-            result = _run_with_display(project, only, out)
+            result = _run_with_display(project, only, out, revise)
         else:
-            result = run_project(project, out=out, only=only)
+            result = run_project(project, out=out, only=only, revise=revise)
         for note in result.manifest.get("notes", []):
             typer.echo(f"note: {note}", err=True)
         for line in _summary_lines(result):
@@ -99,7 +104,7 @@ def _synthetic(stage) -> bool:
     return False
 
 
-def _run_with_display(project: Path, only: str | None, out: Path | None):
+def _run_with_display(project: Path, only: str | None, out: Path | None, revise: bool = False):
     """The run with a live display on stderr: stage, what it does, elapsed time."""
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -124,7 +129,7 @@ def _run_with_display(project: Path, only: str | None, out: Path | None):
             bar.update(tasks[stage], description=f"[{k}/{len(STAGES)}] {stage}: {message}")
 
         try:
-            return run_project(project, out=out, only=only, progress=show)
+            return run_project(project, out=out, only=only, progress=show, revise=revise)
         finally:
             for tid in tasks.values():
                 finish(tid)

@@ -314,7 +314,24 @@ def _zones_path(s: dict[str, Any], work: Path) -> str | None:
     return str(write_vector(gdf, work / "zones.gpkg", layer="zones"))
 
 
-def _stage_carbon(s: dict[str, Any], stage_dir: Path, work: Path, say: Callable[[str], None]) -> dict[str, Any]:
+def _series_history(s: dict[str, Any], out_dir: Path, revise: bool) -> list[dict[str, Any]] | None:
+    """The revision history for this run's annual series, checked against an earlier run's in ``out_dir``.
+
+    ``None`` where there is no series this time or no earlier one. A year recorded earlier from other
+    data, changed since, or left out of the project is refused unless ``revise``; nothing is written.
+    """
+    from ..carbon.series import plan_append
+
+    years = s["layers"]["landcover"]
+    earlier = out_dir / "carbon" / "series"
+    if len(years) < 3 or not (earlier / "series.json").is_file():
+        return None
+    _, _, history, _ = plan_append(earlier, years, revise=revise, exact=True, hint="kunsink run --revise")
+    return history
+
+
+def _stage_carbon(s: dict[str, Any], stage_dir: Path, work: Path, say: Callable[[str], None],
+                  revisions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     from ..carbon.run import run_carbon
 
     c = s["carbon"]
@@ -335,7 +352,7 @@ def _stage_carbon(s: dict[str, Any], stage_dir: Path, work: Path, say: Callable[
         out["series"] = run_carbon_series(lc, stage_dir / "series", scheme=c["scheme"],
                                           densities=s["layers"]["densities"], zones=_zones_path(s, work),
                                           zone_field=c["zone_field"], base_year=base, mc=c["mc"], seed=c["seed"],
-                                          chunks=c["chunks"])
+                                          chunks=c["chunks"], revisions=revisions)
     return out
 
 
@@ -565,7 +582,7 @@ def _checksum_notes(project: Project, sums: dict[str, str]) -> list[str]:
 
 def run_project(project: str | os.PathLike | Project, *, out: str | os.PathLike | None = None,
                 only: str | Iterable[str] | None = None, progress: Progress | None = None,
-                today: dt.date | None = None) -> ProjectRun:
+                today: dt.date | None = None, revise: bool = False) -> ProjectRun:
     """Run every analysis a project file configures into one output folder.
 
     Parameters
@@ -580,6 +597,10 @@ def run_project(project: str | os.PathLike | Project, *, out: str | os.PathLike 
         ``progress(stage, message)``, called as the run goes.
     today : date, optional
         The date the mines' state is taken on when ``mines.as_of`` is not set (default today).
+    revise : bool
+        Re-running into a folder that holds an earlier annual series: a land-cover year recorded there
+        from other data (or changed since, or left out now) is refused unless ``revise``; the series'
+        ``revisions.csv`` keeps every addition, revision and removal.
 
     Returns
     -------
@@ -621,6 +642,8 @@ def run_project(project: str | os.PathLike | Project, *, out: str | os.PathLike 
         pass  # a resolved copy re-run into its own folder: read whole already, replaced with the new run
     else:
         inputs.append(project.path)
+    run_carbon_stage = plan["carbon"] is None and (stages_wanted is None or "carbon" in stages_wanted)
+    history = _series_history(settings, out_dir, revise) if run_carbon_stage else None
     started = dt.datetime.now().astimezone()
     # checks the folder against every input before anything is written; an earlier run is kept aside until
     # this one ends, and comes back if this one is interrupted or crashes
@@ -694,7 +717,8 @@ def run_project(project: str | os.PathLike | Project, *, out: str | os.PathLike 
             t1 = time.perf_counter()
             try:
                 with staging_dir(final, f"work-{st}") as work:
-                    res.results = _STAGE_FUNCS[st](settings, stage_dir, work, lambda msg, st=st: say(st, msg))
+                    extra = {"revisions": history} if st == "carbon" else {}
+                    res.results = _STAGE_FUNCS[st](settings, stage_dir, work, lambda msg, st=st: say(st, msg), **extra)
                 files = sorted(p for p in stage_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
                 _write_marker(stage_dir, [p.name for p in stage_dir.iterdir()])
                 os.replace(stage_dir, final)
