@@ -439,3 +439,26 @@ def test_carbon_map_names_years(demo_run, tmp_path):
                                                    "alt_landcover": "/nowhere/lc_2023.tif"}), encoding="utf-8")
     assert run_years(bare) == (2018, 2023)  # from the input file names
     assert period_labels((2015, None)) == ("2015", "第二期 second date", "2015→第二期 second date")
+
+
+def test_demo_carbon_map_has_every_year_and_its_annual_change(demo_run):
+    import json
+
+    import pandas as pd
+
+    from kunsink.maps.carbon import annual_density
+
+    page = (demo_run / "maps" / "carbon.html").read_text(encoding="utf-8")
+    for y in (2021, 2022, 2023, 2024):
+        assert f"碳密度 Carbon density {y}" in page
+    for a in range(2020, 2025):
+        assert f"年度变化 Annual change {a}→{a + 1}" in page
+    # each year's layer is that year's land cover through the series' densities: full resolution sums
+    # to the series' stock
+    folder = demo_run / "outputs" / "carbon" / "series"
+    summary = json.loads((folder / "series.json").read_text(encoding="utf-8"))["summary"]
+    stocks = pd.read_csv(folder / "stocks.csv", encoding="utf-8-sig").set_index("year")
+    for y in (2020, 2023):
+        dens, _, _ = annual_density(summary["landcover"][str(y)], summary["density_by_code_mgc_ha"], max_px=10**6)
+        total = float(np.nansum(dens)) * summary["pixel_area_m2"] / 1e4
+        assert total == pytest.approx(stocks.loc[y, "total_mgc"], rel=1e-6)

@@ -230,7 +230,7 @@ def compute_carbon_series(
     from ..sources import landcover_source
     from .densities import resolve_density_table
     from .run import MGC_TO_TCO2E, _class_transitions, _open_lc, _pool_areas, _prepare_zones, _source_flag
-    from .stocks import change_from_transitions, check_codes, class_table, pool_totals, zone_totals
+    from .stocks import _code_density, change_from_transitions, check_codes, class_table, pool_totals, zone_totals
 
     years = sorted(int(y) for y in landcovers)
     if len(years) < 2:
@@ -351,6 +351,9 @@ def compute_carbon_series(
         "monte_carlo": {"iterations": mc, "seed": seed, "correlate_dates": True} if mc else None,
         "study_area": get_area().to_dict(), "notes": notes,
         "change_definition": "over pixels with data at both years, as a change map sums it",
+        # total density of each land-cover code (Mg C/ha, float32 as in the rasters): the maps of each year
+        "density_by_code_mgc_ha": {str(int(c)): float(sum(_code_density(table, mapping, np.array([c]), p)[0]
+                                                          for p in POOLS)) for c in codes},
     }
     return CarbonSeries(years, stocks, classes, zones_df, changes, transitions, summary, mc_out)
 

@@ -126,8 +126,11 @@ def run_demo(maps_dir: str | os.PathLike = "maps", data_dir: str | os.PathLike |
           f"neighbourhoods, network, mine sites; synthetic demo data)"
     if carbon is not None:
         zones = demo_zones(layers["boundary"], layers["river"])
-        cm = carbon_map(out_dir / "carbon", zones=zones, boundary=layers["boundary"])
-        yield f"wrote {save_map(cm, maps_dir / 'carbon.html')} (stock 2020/2025, change, zone totals; synthetic demo data)"
+        annual = run.result("carbon", "series")
+        cm = carbon_map(out_dir / "carbon", zones=zones, boundary=layers["boundary"], series=annual)
+        span = "" if annual is None else f", each year {annual.years[0]}–{annual.years[-1]} and its annual change"
+        yield (f"wrote {save_map(cm, maps_dir / 'carbon.html')} (stock 2020/2025, change{span}, zone totals; "
+               "synthetic demo data)")
     if cov is not None:
         gm = greenspace_map(cov.result, None if sites is None else sites.result, boundary=layers.get("boundary"),
                             data_source="synthetic")

@@ -14,7 +14,7 @@ from .base import KunsinkMap, area_title, new_map
 from .layers import add_vector_layer
 from .rasters import add_continuous_raster
 
-__all__ = ["carbon_map", "period_labels", "read_for_display", "run_years"]
+__all__ = ["annual_density", "carbon_map", "period_labels", "read_for_display", "run_years"]
 
 
 def read_for_display(path: str | os.PathLike, max_px: int = 1500) -> tuple[np.ndarray, Any, Any, dict[str, str]]:
@@ -122,9 +122,75 @@ def period_labels(years: tuple[int | None, int | None]) -> tuple[str, str, str]:
     return first, second, change
 
 
+def annual_density(landcover: str | os.PathLike, density_by_code: dict[Any, float], boundary: Any = None,
+                   max_px: int = 1500) -> tuple[np.ndarray, Any, Any]:
+    """One year's carbon density for display: the land cover read decimated, each code's total density.
+
+    Parameters
+    ----------
+    landcover : path
+        An integer land-cover GeoTIFF of the series.
+    density_by_code : mapping code → Mg C/ha
+        Total density per land-cover code (``CarbonSeries.summary["density_by_code_mgc_ha"]``).
+    boundary : GeoDataFrame, optional
+        Pixels outside it are left out (as the series counts only the study area).
+
+    Returns
+    -------
+    (ndarray, Affine, CRS)
+        Density (Mg C/ha, NaN where no land cover or outside), its transform and CRS.
+    """
+    codes, transform, crs, _ = read_for_display(landcover, max_px)
+    out = np.full(codes.shape, np.nan)
+    for code, dens in density_by_code.items():
+        out[codes == int(code)] = float(dens)
+    if boundary is not None and len(boundary):
+        from rasterio.features import geometry_mask
+
+        shapes = boundary.to_crs(crs).geometry if crs is not None else boundary.geometry
+        out[geometry_mask(list(shapes), out_shape=out.shape, transform=transform)] = np.nan
+    return out, transform, crs
+
+
+def _add_annual(m: Any, series: Any, boundary: Any, shown: set[int], vmax: float, lim: float | None,
+                max_px: int = 800) -> int:
+    """Per-year density layers (years not already shown) and the change of each consecutive interval,
+    at most ``max_px`` pixels on the long side (coarser than the two dates' layers: a page stays light)."""
+    lut = series.summary.get("density_by_code_mgc_ha") or {}
+    files = series.summary.get("landcover") or {}
+    if not lut or not files:
+        return 0
+    source = series.summary.get("data_source")
+    years = sorted(int(y) for y in files)
+    grids: dict[int, tuple[np.ndarray, Any, Any]] = {}
+    for y in years:
+        if Path(files[str(y)]).is_file():
+            grids[y] = annual_density(files[str(y)], lut, boundary, max_px=max_px)
+    added = 0
+    for y in years:
+        if y in grids and y not in shown:
+            arr, tr, crs = grids[y]
+            add_continuous_raster(m, arr, tr, crs, f"碳密度 Carbon density {y}", colours="carbon", vmin=0, vmax=vmax,
+                                  unit="Mg C/ha", nodata=None, show=False, legend=False, source=source)
+            added += 1
+    pairs = [(a, b) for a, b in zip(years, years[1:]) if a in grids and b in grids
+             and grids[a][0].shape == grids[b][0].shape]
+    diffs = {(a, b): grids[b][0] - grids[a][0] for a, b in pairs}
+    own_legend = lim is None
+    if diffs and lim is None:
+        finite = np.concatenate([np.abs(d[np.isfinite(d)]) for d in diffs.values()])
+        lim = float(np.nanpercentile(finite, 99.5)) if finite.size else 1.0
+    for k, ((a, b), d) in enumerate(diffs.items()):
+        add_continuous_raster(m, d, grids[b][1], grids[b][2], f"年度变化 Annual change {a}→{b}", colours="change",
+                              vmin=-max(lim, 1e-6), vmax=max(lim, 1e-6), unit="Mg C/ha", nodata=None, show=False,
+                              legend=own_legend and k == 0, source=source)
+        added += 1
+    return added
+
+
 def carbon_map(result_dir: str | os.PathLike, zones: Any = None, boundary: Any = None,
                title: str | None = None, years: tuple[int | None, int | None] | None = None,
-               **map_options: Any) -> KunsinkMap:
+               series: Any = None, **map_options: Any) -> KunsinkMap:
     """Map the outputs of :func:`kunsink.carbon.run.run_carbon`.
 
     Layers and popups name the two land covers by their years (``碳密度 Carbon density 2020``).
@@ -140,6 +206,10 @@ def carbon_map(result_dir: str | os.PathLike, zones: Any = None, boundary: Any =
     years : (int or None, int or None), optional
         Years of the first and second land cover; default what the outputs tell
         (:func:`run_years`). An unknown year gets a neutral label (第一期 first date …).
+    series : CarbonSeries, optional
+        An annual series of the same land covers (:func:`kunsink.carbon.series.compute_carbon_series`):
+        adds, hidden until chosen in the layer control, the density of every other year and the change
+        of each consecutive interval (from the land covers read at display resolution).
     """
     title = title or area_title("碳储量", "carbon stock")
     import pandas as pd
@@ -171,12 +241,15 @@ def carbon_map(result_dir: str | os.PathLike, zones: Any = None, boundary: Any =
         a2, t2, c2, _ = read_for_display(alt)
         add_continuous_raster(m, a2, t2, c2, f"碳密度 Carbon density {second}", colours="carbon", vmin=0,
                               vmax=vmax, unit="Mg C/ha", nodata=None, show=False, source=source)
+    lim = None
     if change.exists():
         ch, tc, cc, _ = read_for_display(change)
         lim = float(np.nanpercentile(np.abs(ch), 99.5)) if np.isfinite(ch).any() else 1.0
         add_continuous_raster(m, ch, tc, cc, f"碳储量变化 Carbon change {span}", colours="change",
                               vmin=-max(lim, 1e-6), vmax=max(lim, 1e-6), unit="Mg C/ha", nodata=None, show=False,
                               source=source)
+    if series is not None:
+        _add_annual(m, series, boundary, {y for y in (base_year, alt_year) if y is not None}, vmax, lim)
     if boundary is not None:
         add_vector_layer(m, boundary, "行政边界 District boundary",
                          style={"color": "#222222", "weight": 2.0, "fillOpacity": 0.0, "dashArray": "6 4"})
