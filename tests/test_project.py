@@ -478,3 +478,21 @@ def test_adding_a_year_is_one_run_and_a_changed_year_needs_revise(tmp_path, caps
     assert main(["run", str(write({2022: "data/lc2024.tif", 2023: "data/lc2023.tif", 2024: "data/lc2024.tif"})),
                  "--revise"]) == 0
     assert list(revisions()["action"])[-1] == "removed" and revisions().iloc[-1]["year"] == 2021
+
+
+def test_report_formats_as_text_or_a_list(tmp_path):
+    from kunsink.project import load_project
+    from kunsink.project.load import ProjectFileError
+
+    (tmp_path / "r.gpkg").write_bytes(b"")
+    (tmp_path / "g.gpkg").write_bytes(b"")
+    head = "version: 1\nlayers:\n  residential: r.gpkg\n  greenspace: g.gpkg\nreport:\n  formats: "
+    for value, want in (("[html, docx]", "html,docx"), ("html,pdf", "html,pdf")):
+        (tmp_path / "p.yaml").write_text(head + value + "\n", encoding="utf-8")
+        assert load_project(tmp_path / "p.yaml").settings["report"]["formats"] == want
+    (tmp_path / "p.yaml").write_text(head + "[html, xls]\n", encoding="utf-8")
+    with pytest.raises(ProjectFileError, match="report.formats"):
+        load_project(tmp_path / "p.yaml")
+    (tmp_path / "p.yaml").write_text(head + "3\n", encoding="utf-8")
+    with pytest.raises(ProjectFileError, match="report.formats: must be text such as html,docx or a list"):
+        load_project(tmp_path / "p.yaml")

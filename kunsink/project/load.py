@@ -307,6 +307,13 @@ class _Validator:
                 self.bad(key, f"must be text, not {_type_name(v)}")
                 return spec.default
             return str(v)
+        if kind == "words":  # "html,docx" or [html, docx]
+            if isinstance(v, list) and all(isinstance(x, str) for x in v):
+                return ",".join(v)
+            if isinstance(v, str):
+                return v
+            self.bad(key, f"must be text such as html,docx or a list such as [html, docx], not {_type_name(v)}")
+            return spec.default
         if kind == "bool":
             if not isinstance(v, bool):
                 self.bad(key, f"must be true or false, not {_type_name(v)}")
