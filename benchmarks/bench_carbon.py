@@ -196,16 +196,11 @@ print("RESULT " + json.dumps({"model_s": inner, "version": natcap.invest.__versi
       "change": rows["Change in Carbon Storage"]}))
 """
 
+# What InVEST does with n_workers left out (its MODEL_SPEC's NWorkersInput.preprocess: -1, no worker processes).
 INVEST_DEFAULT_WORKERS = """
 import json
 import natcap.invest.carbon as carbon
-spec = getattr(carbon, "MODEL_SPEC", None)
-value = None
-try:
-    value = spec.get_input("n_workers").default if hasattr(spec, "get_input") else None
-except Exception:
-    value = None
-print("RESULT " + json.dumps({"n_workers": value}))
+print("RESULT " + json.dumps({"n_workers": carbon.MODEL_SPEC.get_input("n_workers").preprocess(None)}))
 """
 
 
@@ -290,7 +285,7 @@ def main() -> int:
         if have_invest:
             probe = run_child([args.invest_python, "-c", INVEST_DEFAULT_WORKERS], tmp)
             default_workers = probe.result.get("n_workers")
-            print(f"  InVEST's default n_workers (its MODEL_SPEC): {default_workers}")
+            print(f"  InVEST's n_workers when not given (its MODEL_SPEC): {default_workers}")
             for label, nw in (("invest_2", "2"),) if args.quick else (("invest_default", "default"), ("invest_2", "2")):
                 configs[label] = [args.invest_python, "-c", INVEST_CHILD, "{out}", str(bas), str(alt), str(pools), nw]
         else:
