@@ -16,9 +16,11 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import dask.array as da
+if TYPE_CHECKING:  # dask is imported where arrays are stored, not by ``import kunsink.rasterout``
+    import dask.array as da
+
 import numpy as np
 
 __all__ = [
@@ -134,13 +136,14 @@ def overview_factors(height: int, width: int, block: int = 512) -> list[int]:
 
 
 def build_overviews(path: str | os.PathLike, compress: str = DEFAULT_COMPRESS, resampling: str = "nearest",
-                    block: int = 512) -> None:
-    """Add internal overviews to a GeoTIFF, compressed with the file's own codec and predictor."""
+                    block: int = 512, predictor: int | None = None) -> None:
+    """Add internal overviews to a GeoTIFF, compressed with ``compress`` and the predictor of
+    :func:`creation_options` (or ``predictor``)."""
     import rasterio
     from rasterio.enums import Resampling
 
     with rasterio.open(path) as ds:
-        opts = creation_options(compress, ds.dtypes[0])
+        opts = creation_options(compress, ds.dtypes[0], predictor=predictor)
         factors = overview_factors(ds.height, ds.width, block)
     env = {**_GDAL_ENV, "COMPRESS_OVERVIEW": opts["compress"].upper(), "PREDICTOR_OVERVIEW": str(opts["predictor"])}
     if "zlevel" in opts:
@@ -166,7 +169,7 @@ RAW_INTERMEDIATE_MAX_BYTES = 2 * 1024**3
 
 
 def _create(path: Path, like, dtype: str, nodata: float, tags: dict[str, str], final: bool = False,
-            compress: str = DEFAULT_COMPRESS) -> None:
+            compress: str = DEFAULT_COMPRESS, predictor: int | None = None) -> None:
     """Create an empty tiled GeoTIFF on ``like``'s grid, its tags, band description (``tags["description"]``)
     and unit (``tags["units"]``) set. A final file (no COG copy) is compressed with ``compress``; an
     intermediate one is raw unless large (then ZSTD level 1, since it is read once by kunsink itself)."""
@@ -180,7 +183,7 @@ def _create(path: Path, like, dtype: str, nodata: float, tags: dict[str, str], f
         "sparse_ok": True,  # do not zero-fill the file at creation: every tile is written once, later
     }
     if final:
-        profile.update(creation_options(compress, dtype))
+        profile.update(creation_options(compress, dtype, predictor=predictor))
     elif not raw:
         profile.update(compress="zstd", zstd_level=1)
     with rasterio.Env(**_GDAL_ENV), rasterio.open(path, "w", **profile) as ds:
@@ -221,8 +224,8 @@ def to_cog(src: Path, dst: Path, overviews: bool = True, compress: str = DEFAULT
 def store_geotiffs(arrays: dict[str, da.Array], like, out_dir: Path, tags: dict[str, dict[str, str]] | None = None,
                    nodata: float = -1.0, scheduler: Any = None, extra: tuple = (),
                    overviews: set[str] | None = None, cog: bool = True, compress: str = DEFAULT_COMPRESS,
-                   qml: dict[str, str] | None = None, nodata_by_name: dict[str, float] | None = None
-                   ) -> tuple[list[Path], tuple]:
+                   qml: dict[str, str] | None = None, nodata_by_name: dict[str, float] | None = None,
+                   predictor: int | None = None) -> tuple[list[Path], tuple]:
     """Write each lazy 2-D array to ``out_dir/<name>.tif`` as a COG, in one dask pass.
 
     ``extra`` are further dask objects computed in the same pass (e.g. sums); their results are
@@ -232,6 +235,7 @@ def store_geotiffs(arrays: dict[str, da.Array], like, out_dir: Path, tags: dict[
     empty set: none). ``compress`` is ``deflate`` (default), ``lzw`` or ``zstd``. With ``cog=False``
     the files are tiled GeoTIFFs written in place (no COG copy) and given internal overviews after.
     ``qml[name]`` is written as ``<name>.qml`` beside the raster (a QGIS style, :mod:`kunsink.styles`).
+    ``predictor`` overrides :func:`creation_options`' choice (1 = none, 2 horizontal, 3 floating point).
     Returns the raster paths (not the styles) and the results of ``extra``.
     """
     compress = check_compress(compress)
@@ -242,9 +246,11 @@ def store_geotiffs(arrays: dict[str, da.Array], like, out_dir: Path, tags: dict[
     for name, arr in arrays.items():
         tmp = out_dir / f".{name}.tiled.tif"
         _create(tmp, like, str(arr.dtype), (nodata_by_name or {}).get(name, nodata), tags.get(name, {}),
-                final=not cog, compress=compress)
+                final=not cog, compress=compress, predictor=predictor)
         tmp_paths.append(tmp)
         writers.append(_WindowWriter(tmp, reopen=distributed))
+    import dask.array as da
+
     sources = list(arrays.values())
     try:
         if distributed:
@@ -280,9 +286,9 @@ def store_geotiffs(arrays: dict[str, da.Array], like, out_dir: Path, tags: dict[
         if not cog:
             os.replace(tmp, final)
             if with_ovr:
-                build_overviews(final, compress)
+                build_overviews(final, compress, predictor=predictor)
         else:
-            to_cog(tmp, final, with_ovr, compress)
+            to_cog(tmp, final, with_ovr, compress, predictor=predictor)
             os.unlink(tmp)
         if qml and name in qml:
             from .styles import write_raster_qml

@@ -309,11 +309,39 @@ def _code_density(table: pd.DataFrame, mapping: dict[int, int] | None, codes: np
     return table.loc[classes, pool].to_numpy(dtype="float32")
 
 
+def _lookup_table(known: np.ndarray, dens: np.ndarray, nodata: Any, dtype: np.dtype) -> np.ndarray | None:
+    """(n_pools + 1, 2**bits) float32 by code value for uint8/uint16 land cover: each pool's density, the
+    total (added in pool order, in float32, as :func:`_pools_block` adds them) and NODATA_OUT at the
+    nodata code; ``None`` for other types. One gather per output replaces lookup, sum and mask."""
+    dtype = np.dtype(dtype)
+    if dtype.kind != "u" or dtype.itemsize > 2:
+        return None
+    size = int(np.iinfo(dtype).max) + 1
+    lut = np.zeros((dens.shape[0] + 1, size), dtype="float32")
+    inside = known < size
+    lut[: dens.shape[0], known[inside]] = dens[:, inside]
+    total = lut[0] + lut[1]
+    for k in range(2, dens.shape[0]):
+        total = total + lut[k]
+    lut[-1] = total
+    if nodata is not None and np.isfinite(nodata) and float(nodata).is_integer() and 0 <= nodata < size:
+        lut[:, int(nodata)] = NODATA_OUT
+    return lut
+
+
 def _pools_block(codes: np.ndarray, *ov_blocks, known: np.ndarray, dens: np.ndarray, nodata: Any,
-                 ov_pools: tuple[int, ...], ov_nodata: tuple[Any, ...]) -> np.ndarray:
-    """(n_pools + 1, h, w) float32: each pool's density and the total, NODATA_OUT where no land cover."""
-    valid = _valid_mask(codes, nodata)
+                 ov_pools: tuple[int, ...], ov_nodata: tuple[Any, ...], lut: np.ndarray | None = None) -> np.ndarray:
+    """(n_pools + 1, h, w) float32: each pool's density and the total, NODATA_OUT where no land cover.
+
+    ``lut`` (:func:`_lookup_table`), given for uint8/uint16 codes without raster pools, gives the same
+    values by one gather per output."""
     out = np.empty((dens.shape[0] + 1,) + codes.shape, dtype="float32")
+    if lut is not None and not ov_blocks and codes.dtype.kind == "u" and codes.dtype.itemsize <= 2:
+        idx = codes.astype(np.intp)  # one conversion for all the gathers
+        for k in range(lut.shape[0]):
+            np.take(lut[k], idx, out=out[k])
+        return out
+    valid = _valid_mask(codes, nodata)
     if codes.dtype.kind in "u" and codes.dtype.itemsize <= 2:
         # direct lookup by code value (uint8/uint16 rasters: a ≤ 65536-entry table per pool)
         lut = np.zeros((dens.shape[0], int(np.iinfo(codes.dtype).max) + 1), dtype="float32")
@@ -347,8 +375,9 @@ def stock_arrays(lc, table: pd.DataFrame, mapping: dict[int, int] | None, known_
     dens = np.stack([_code_density(table, mapping, known, p) for p in POOLS])
     ov_names = tuple(overrides)
     ov_arrays = [_rechunk_like(overrides[p], data) for p in ov_names]
+    lut = None if ov_names else _lookup_table(known, dens, lc.attrs.get("nodata"), data.dtype)
     stacked = da.map_blocks(
-        _pools_block, data, *ov_arrays, known=known, dens=dens, nodata=lc.attrs.get("nodata"),
+        _pools_block, data, *ov_arrays, known=known, dens=dens, nodata=lc.attrs.get("nodata"), lut=lut,
         ov_pools=tuple(POOLS.index(p) for p in ov_names),
         ov_nodata=tuple(overrides[p].attrs.get("nodata") for p in ov_names),
         dtype="float32", new_axis=0, chunks=((len(POOLS) + 1,),) + data.chunks,
