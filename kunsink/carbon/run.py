@@ -37,6 +37,13 @@ __all__ = ["CarbonResult", "MGC_TO_TCO2E", "carbon_tables", "compute_carbon", "r
 #: Mg C → t CO2e (44/12).
 MGC_TO_TCO2E = 44.0 / 12.0
 
+#: GeoTIFF predictor of the carbon maps: none. The maps are piecewise constant (a density per class), so
+#: runs of equal values compress well as they are; the floating-point predictor (3) made them larger and
+#: cost twice the CPU with DEFLATE level 1 (and continuous raster pools compressed better without it too),
+#: measured on a 6000 × 6000 pair (benchmarks/README.md, "Raster compression"). DEFLATE level 1 without a
+#: predictor costs what ZSTD level 1 with predictor 3 did, and ArcMap 10.x reads it.
+RASTER_PREDICTOR = 1
+
 
 @dataclass
 class CarbonResult:
@@ -410,7 +417,8 @@ def write_carbon(result: CarbonResult, out_dir: str | os.PathLike, *, rasters: b
             signed = {k: float("nan") for k in result.rasters if k.endswith("_bas_alt")}  # change, value
             paths, _ = store_geotiffs(result.rasters, result.grid, tmp_out, tags=result.raster_tags, nodata=-1.0,
                                       scheduler=scheduler, overviews=None if overviews else set(), cog=cog,
-                                      compress=compress, qml=result.raster_styles, nodata_by_name=signed)
+                                      compress=compress, qml=result.raster_styles, nodata_by_name=signed,
+                                      predictor=RASTER_PREDICTOR)
             files = [q for p in paths for q in (p, p.with_suffix(".qml"))]
         tables = {"summary": result.table, "classes": result.classes.assign(source=result.summary["data_source"])}
         if result.zones is not None:
