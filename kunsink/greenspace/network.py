@@ -218,13 +218,25 @@ class PointGraph:
     targets: list[Located]
 
 
+def _text_in(values: Any, words: Any) -> np.ndarray:
+    """Whether each value, as stripped lower-case text, is one of ``words``.
+
+    Each distinct value is converted once (a street layer has a handful of ``highway`` classes
+    over hundreds of thousands of features).
+    """
+    import pandas as pd
+
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
+    hit = pd.Series(np.asarray(uniques, dtype=object)).astype(str).str.strip().str.lower().isin(set(words))
+    return hit.to_numpy(dtype=bool)[codes] if len(codes) else np.zeros(0, dtype=bool)
+
+
 def _truthy(values: Any) -> np.ndarray:
     import pandas as pd
 
-    s = pd.Series(np.asarray(values, dtype=object))
     if pd.api.types.is_bool_dtype(pd.Series(values).dtype):
         return pd.Series(values).to_numpy(dtype=bool)
-    return s.astype(str).str.strip().str.lower().isin(_YES).to_numpy(dtype=bool)
+    return _text_in(values, _YES)
 
 
 def walkable_mask(lines: Any) -> np.ndarray:
@@ -247,14 +259,12 @@ def walkable_mask(lines: Any) -> np.ndarray:
         return np.asarray(_truthy(lines["walkable"]), dtype=bool)
     keep = np.ones(n, dtype=bool)
     if "highway" in lines.columns:
-        hw = lines["highway"].astype(str).str.strip().str.lower()
-        keep &= ~hw.isin(NON_WALKABLE).to_numpy()
-    foot = lines["foot"].astype(str).str.strip().str.lower() if "foot" in lines.columns else None
-    if foot is not None:
-        keep &= ~foot.isin({"no", "private"}).to_numpy()
+        keep &= ~_text_in(lines["highway"], NON_WALKABLE)
+    if "foot" in lines.columns:
+        keep &= ~_text_in(lines["foot"], {"no", "private"})
     if "access" in lines.columns:
-        acc = lines["access"].astype(str).str.strip().str.lower().isin({"no", "private"}).to_numpy()
-        allowed = foot.isin({"yes", "designated", "permissive"}).to_numpy() if foot is not None else False
+        acc = _text_in(lines["access"], {"no", "private"})
+        allowed = _text_in(lines["foot"], {"yes", "designated", "permissive"}) if "foot" in lines.columns else False
         keep &= ~(acc & ~allowed)
     return keep
 
@@ -272,11 +282,10 @@ def exempt_mask(lines: Any) -> np.ndarray:
     for col in ("is_bridge", "bridge", "tunnel", "is_tunnel"):
         if col in lines.columns and len(lines):
             v = lines[col]
-            s = v.astype(str).str.strip().str.lower()
-            out |= _truthy(v) | s.isin({"viaduct", "aqueduct", "boardwalk", "building_passage", "culvert",
-                                        "covered", "movable", "cantilever"}).to_numpy(dtype=bool)
+            out |= _truthy(v) | _text_in(v, {"viaduct", "aqueduct", "boardwalk", "building_passage", "culvert",
+                                             "covered", "movable", "cantilever"})
     if "highway" in lines.columns:
-        out |= lines["highway"].astype(str).str.strip().str.lower().isin({"bridge", "桥", "桥梁"}).to_numpy()
+        out |= _text_in(lines["highway"], {"bridge", "桥", "桥梁"})
     if "layer" in lines.columns and len(lines):
         lay = pd.to_numeric(lines["layer"], errors="coerce").fillna(0).to_numpy()
         out |= lay != 0
@@ -289,12 +298,15 @@ def _csr(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray):
 
     a, b = np.minimum(u, v), np.maximum(u, v)
     keep = a != b
-    a, b, w = a[keep], b[keep], w[keep]
-    order = np.lexsort((w, b, a))
-    a, b, w = a[order], b[order], w[order]
-    first = np.ones(len(a), dtype=bool)
-    first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
-    a, b, w = a[first], b[first], w[first]
+    key = a[keep].astype(np.int64) * n + b[keep]  # one integer per node pair (n < 3·10⁹)
+    w = np.asarray(w, dtype=np.float64)[keep]
+    order = np.argsort(key, kind="stable")
+    key, w = key[order], w[order]
+    starts = np.flatnonzero(np.diff(key, prepend=-1))
+    if len(key):
+        w = np.minimum.reduceat(w, starts)  # the shortest of parallel edges
+    key = key[starts]
+    a, b = key // n, key % n
     rows = np.concatenate([a, b])
     cols = np.concatenate([b, a])
     data = np.concatenate([w, w]).astype(np.float64)
@@ -426,9 +438,8 @@ def build_network(
 
 
 def _join_vertices(net: WalkNetwork, tol: float, exempt: np.ndarray) -> WalkNetwork:
-    segs = net.segments()
     pts = shapely.points(net.node_xy)
-    pi, si = shapely.STRtree(segs).query(pts, predicate="dwithin", distance=tol)
+    pi, si = net.tree().query(pts, predicate="dwithin", distance=tol)
     incident = (net.edge_u[si] == pi) | (net.edge_v[si] == pi)
     pi, si = pi[~incident], si[~incident]
     # nodes only on bridges/tunnels are not joined to what they pass over
@@ -466,8 +477,8 @@ def _join_vertices(net: WalkNetwork, tol: float, exempt: np.ndarray) -> WalkNetw
 
 
 def _node_crossings(net: WalkNetwork, exempt: np.ndarray) -> WalkNetwork:
-    segs = net.segments()
-    i, j = shapely.STRtree(segs).query(segs)  # bounding boxes only; the crossing test is done below in NumPy
+    tree = net.tree()
+    i, j = tree.query(tree.geometries)  # bounding boxes only; the crossing test is done below in NumPy
     keep = i < j
     u, v = net.edge_u, net.edge_v
     keep &= (u[i] != u[j]) & (u[i] != v[j]) & (v[i] != u[j]) & (v[i] != v[j])
@@ -521,10 +532,60 @@ def snap_points(net: WalkNetwork, xy: np.ndarray, max_dist_m: float) -> Snapped:
     off = np.full(n, np.inf)
     if n == 0:
         return Snapped(edge, t, off)
-    pi, ei = net.tree().query_nearest(shapely.points(xy), max_distance=max_dist_m, all_matches=False)
+    left = np.ones(n, dtype=bool)  # not snapped yet
+    tied = np.zeros(n, dtype=bool)  # equally near to several edges: left to GEOS's nearest-neighbour query
+    # most points lie near a street: candidate edges from bounding boxes, exact distances in NumPy
+    for r in _snap_radii(net, max_dist_m):
+        todo = np.flatnonzero(left & ~tied)
+        if len(todo) == 0:
+            break
+        pi, ei = net.tree().query(shapely.box(*(xy[todo] - r).T, *(xy[todo] + r).T))
+        pi = todo[pi]
+        tt, d = _project(xy[pi], net.node_xy[net.edge_u[ei]], net.node_xy[net.edge_v[ei]])
+        near = d <= r  # every edge within r of the point is among the candidates: the nearest is exact
+        best, tie = _nearest_per_group(pi[near], d[near])
+        pi, ei, tt, d = pi[near][best], ei[near][best], tt[near][best], d[near][best]
+        tied[pi[tie]] = True
+        pi, ei, tt, d = pi[~tie], ei[~tie], tt[~tie], d[~tie]
+        edge[pi], t[pi], off[pi] = ei, tt, d
+        left[pi] = False
+    todo = np.flatnonzero(left)
+    if len(todo) == 0:
+        return Snapped(edge, t, off)
+    pi, ei = net.tree().query_nearest(shapely.points(xy[todo]), max_distance=max_dist_m, all_matches=False)
+    pi = todo[pi]
     tt, d = _project(xy[pi], net.node_xy[net.edge_u[ei]], net.node_xy[net.edge_v[ei]])
     edge[pi], t[pi], off[pi] = ei, tt, d
     return Snapped(edge, t, off)
+
+
+def _nearest_per_group(group: np.ndarray, dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Position of the smallest ``dist`` in each run of equal ``group`` values, and whether it is a tie.
+
+    ``group`` must be sorted (as STRtree query results are, by input); it is sorted here if not. A
+    group is a tie when another of its values lies within 1e-9 (relative) of the smallest.
+    """
+    if len(group) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
+    order = np.arange(len(group)) if np.all(group[1:] >= group[:-1]) else np.argsort(group, kind="stable")
+    g, d = group[order], dist[order]
+    starts = np.flatnonzero(np.diff(g, prepend=g[0] - 1))
+    run = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(g))))
+    dmin = np.minimum.reduceat(d, starts)
+    close = d <= dmin[run] + 1e-9 * np.maximum(1.0, dmin[run])
+    tie = np.add.reduceat(close.astype(np.int64), starts) > 1
+    at_min = np.flatnonzero(d == dmin[run])
+    first = at_min[np.diff(run[at_min], prepend=-1) > 0]  # one per group
+    return order[first], tie
+
+
+def _snap_radii(net: WalkNetwork, max_dist_m: float) -> list[float]:
+    """Search distances (m) of the candidate rounds of :func:`snap_points`: a quarter and the whole of the
+    median edge length, both below ``max_dist_m`` (the rest is left to a nearest-neighbour query)."""
+    if net.n_edges == 0:
+        return []
+    med = float(np.median(net.edge_len_m))
+    return [r for r in (0.25 * med, med) if 0 < r < max_dist_m]
 
 
 def attach_points(net: WalkNetwork, targets: list[Snapped], sources: list[Snapped]) -> PointGraph:
