@@ -148,5 +148,7 @@ def test_monitoring_tables_follow_from_the_numbers(demo_run):
     assert list(series["mine_site_ndvi"].dropna().index) == [2020, 2025]
     assert ndvi["status"] == ("met" if series.loc[2025, "mine_site_ndvi"] > series.loc[2020, "mine_site_ndvi"]
                               else "behind")
+    for key in ("green_300_coverage_pct", "park_500_coverage_pct", "mine_site_ndvi", "forest_cover_pct"):
+        assert (out / "maps" / f"target_{key}.png").is_file(), key  # a chart per indicator with its series
     page = (out / "report.html").read_text(encoding="utf-8")
     assert 'section id="targets"' in page and "落后 behind" in page

@@ -478,6 +478,13 @@ def test_adding_a_year_is_one_run_and_a_changed_year_needs_revise(tmp_path, caps
     assert main(["run", str(write({2022: "data/lc2024.tif", 2023: "data/lc2023.tif", 2024: "data/lc2024.tif"})),
                  "--revise"]) == 0
     assert list(revisions()["action"])[-1] == "removed" and revisions().iloc[-1]["year"] == 2021
+    # an unreadable record of the earlier series: refused, then a fresh history with --revise
+    (tmp_path / "out" / "carbon" / "series" / "series.json").write_text("{", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["run", str(write(three))]) == 2
+    assert "unreadable; give kunsink run --revise" in capsys.readouterr().err
+    assert main(["run", str(write(three)), "--revise"]) == 0
+    assert list(revisions()["action"]) == ["added"] * 3
 
 
 def test_report_formats_as_text_or_a_list(tmp_path):

@@ -322,10 +322,22 @@ def _series_history(s: dict[str, Any], out_dir: Path, revise: bool) -> list[dict
     """
     from ..carbon.series import plan_append
 
+    import json
+
     years = s["layers"]["landcover"]
     earlier = out_dir / "carbon" / "series"
     if len(years) < 3 or not (earlier / "series.json").is_file():
         return None
+    try:
+        record = json.loads((earlier / "series.json").read_text(encoding="utf-8"))["summary"]
+        readable = isinstance(record["landcover"], dict) and isinstance(record["inputs_sha256"], dict)
+    except (OSError, ValueError, KeyError, TypeError):
+        readable = False
+    if not readable:
+        if revise:
+            return None  # a new history
+        raise ConfigError(f"the earlier run's series record {earlier / 'series.json'} is unreadable; give "
+                          "kunsink run --revise to start the series' history afresh (or another --out)")
     _, _, history, _ = plan_append(earlier, years, revise=revise, exact=True, hint="kunsink run --revise")
     return history
 

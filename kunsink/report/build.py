@@ -388,7 +388,8 @@ def _targets_section(inp: ReportInputs) -> Section:
     for r in ev.to_dict("records"):
         if r.get("status") in ("met", "on track", "behind") and r.get("reason_zh"):
             s.add(Paragraph(Text(str(r["reason_zh"]), str(r.get("reason_en") or "")), "bullet"))
-    for key in ("wetland_area_ha", "forest_cover_pct", "carbon_stock_mgc", "mine_treated_km2"):
+    for key in ("wetland_area_ha", "forest_cover_pct", "carbon_stock_mgc", "green_300_coverage_pct",
+                "park_500_coverage_pct", "park_area_per_person_m2", "mine_treated_km2", "mine_site_ndvi"):
         s.add(*_fig(inp, f"target_{key}", width_mm=130.0))
     return s
 
