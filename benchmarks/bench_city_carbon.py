@@ -132,4 +132,9 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except RuntimeError as exc:  # a child process failed: say which, in the runner's terms
+        print(f"FAIL: {exc}")
+        print("SUMMARY: FAIL — a child process failed (see above)")
+        sys.exit(1)
