@@ -784,11 +784,10 @@ def compute_coverage(
             limit = max(report_limit_m, rule.max_radius_m)
             dist, nearest = nw.multi_source(graph, src_all, limit)
             covered_home = np.zeros(len(homes), dtype=bool)
-            for s in rsets:
-                if len(rsets) == 1:
-                    dt = dist
-                else:
-                    dt, _ = nw.multi_source(graph, ent_leaves[s.mask[owner] & (ent_leaves >= 0)], s.tier.radius_m)
+            tier_dist = [dist if len(rsets) == 1 else
+                         nw.multi_source(graph, ent_leaves[s.mask[owner] & (ent_leaves >= 0)], s.tier.radius_m)[0]
+                         for s in rsets]
+            for s, dt in zip(rsets, tier_dist):
                 covered_home |= home_loc.dist(dt) <= s.tier.radius_m
             dc = centre_loc.dist(dist)
             via = centre_loc.via(dist)
@@ -824,10 +823,8 @@ def compute_coverage(
                 "measure": f"walking distance from park entrances to home points ({cell_m:g} m cells)",
             }
             sa_geoms = []
-            for s in rsets:
-                dt = dist if len(rsets) == 1 else nw.multi_source(
-                    graph, ent_leaves[s.mask[owner] & (ent_leaves >= 0)], s.tier.radius_m)[0]
-                pieces = nw.reachable_pieces(graph, dt, s.tier.radius_m)
+            for s, dt in zip(rsets, tier_dist):
+                pieces = nw.reachable_segments(graph, dt, s.tier.radius_m)
                 if len(pieces):
                     sa_geoms.append(pieces)
             clock.lap("distances and shares")
@@ -1000,5 +997,8 @@ def _status(table: Any, prof: Profile, modes: tuple[str, ...]) -> Any:
         met = np.stack([table[f"{r.id}_{short[mode]}_share"].to_numpy() >= 0.5 for r in prof.rules], axis=1)
         n = met.sum(axis=1)
         table[f"status_{mode}"] = np.where(n == len(prof.rules), "all met", np.where(n == 0, "none met", "partly met"))
-        table[f"rules_met_{mode}"] = [", ".join(r.id for r, ok in zip(prof.rules, row) if ok) for row in met]
+        listed = np.full(len(table), "", dtype=object)
+        for k, r in enumerate(prof.rules):  # "rule_a, rule_b" of the rules met, in the profile's order
+            listed = np.where(met[:, k], np.where(listed == "", r.id, listed + ", " + r.id), listed)
+        table[f"rules_met_{mode}"] = listed
     return table

@@ -43,6 +43,7 @@ __all__ = [
     "multi_source",
     "source_matrix",
     "reachable_pieces",
+    "reachable_segments",
     "service_area_polygon",
     "pseudo_entrances",
 ]
@@ -421,8 +422,7 @@ def build_network(
         raise InputError("the walking network has no usable segments (all filtered out or zero length)")
     n = len(a)
     keys = np.round(np.concatenate([a, b]) / node_tolerance_m).astype(np.int64)
-    _, first, inv = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-    inv = inv.ravel()
+    first, inv = _unique_rows(keys)
     node_xy = np.concatenate([a, b])[first]
     u, v = inv[:n].astype(np.int64), inv[n:].astype(np.int64)
     loop = u == v
@@ -437,9 +437,22 @@ def build_network(
     return net
 
 
+def _unique_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(keys, axis=0, return_index=True, return_inverse=True)`` for integer (n, 2) keys, via one
+    int64 per row where the extent allows (rows sort the same: by the first column, then the second)."""
+    lo = keys.min(axis=0)
+    span = keys.max(axis=0) - lo + 1
+    if len(keys) == 0 or span[0] * span[1] >= 2**62:
+        _, first, inv = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        return first, inv.ravel()
+    flat = (keys[:, 0] - lo[0]) * span[1] + (keys[:, 1] - lo[1])
+    _, first, inv = np.unique(flat, return_index=True, return_inverse=True)
+    return first, inv.ravel()
+
+
 def _join_vertices(net: WalkNetwork, tol: float, exempt: np.ndarray) -> WalkNetwork:
-    pts = shapely.points(net.node_xy)
-    pi, si = net.tree().query(pts, predicate="dwithin", distance=tol)
+    xy = net.node_xy
+    pi, si = net.tree().query(shapely.box(*(xy - tol).T, *(xy + tol).T))  # candidates; distances below
     incident = (net.edge_u[si] == pi) | (net.edge_v[si] == pi)
     pi, si = pi[~incident], si[~incident]
     # nodes only on bridges/tunnels are not joined to what they pass over
@@ -456,7 +469,7 @@ def _join_vertices(net: WalkNetwork, tol: float, exempt: np.ndarray) -> WalkNetw
         return net
     t, d = _project(net.node_xy[pi], net.node_xy[net.edge_u[si]], net.node_xy[net.edge_v[si]])
     L = net.edge_len_m[si]
-    interior = (t * L > 1e-6) & ((1 - t) * L > 1e-6)
+    interior = (d <= tol) & (t * L > 1e-6) & ((1 - t) * L > 1e-6)
     pi, si, t, d = pi[interior], si[interior], t[interior], d[interior]
     if len(pi) == 0:
         return net
@@ -750,8 +763,8 @@ def source_matrix(graph: PointGraph, sources: np.ndarray, targets: Located, limi
     return np.concatenate(out_s), np.concatenate(out_t), np.concatenate(out_d)
 
 
-def reachable_pieces(graph: PointGraph, dist_m: np.ndarray, radius_m: float) -> np.ndarray:
-    """The parts of the network's edges within ``radius_m`` of the sources, as LineStrings.
+def reachable_segments(graph: PointGraph, dist_m: np.ndarray, radius_m: float) -> np.ndarray:
+    """The parts of the network's edges within ``radius_m`` of the sources, as segment end points.
 
     Each edge is straight, so the reachable part from each end is a straight piece; where the two
     pieces meet the whole edge is reachable.
@@ -760,12 +773,14 @@ def reachable_pieces(graph: PointGraph, dist_m: np.ndarray, radius_m: float) -> 
     ----------
     graph : PointGraph
     dist_m : ndarray
-        Node distances from :func:`multi_source`.
+        Node distances from :func:`multi_source`, m.
     radius_m : float
+        Metres.
 
     Returns
     -------
-    ndarray of shapely LineString
+    ndarray (n, 2, 2)
+        Start and end point (x, y; working CRS, m) of each reachable piece.
     """
     u, v, L = graph.edge_u, graph.edge_v, graph.edge_len_m
     du, dv = dist_m[u], dist_m[v]
@@ -784,7 +799,19 @@ def reachable_pieces(graph: PointGraph, dist_m: np.ndarray, radius_m: float) -> 
     segs = [np.stack([pu[whole], pv[whole]], axis=1),
             np.stack([pu[part_u], pu[part_u] + fu[part_u, None] * (pv[part_u] - pu[part_u])], axis=1),
             np.stack([pv[part_v], pv[part_v] + fv[part_v, None] * (pu[part_v] - pv[part_v])], axis=1)]
-    coords = np.concatenate(segs)
+    return np.concatenate(segs)
+
+
+def reachable_pieces(graph: PointGraph, dist_m: np.ndarray, radius_m: float) -> np.ndarray:
+    """The parts of the network's edges within ``radius_m`` of the sources, as LineStrings.
+
+    See :func:`reachable_segments` (the same pieces as coordinates).
+
+    Returns
+    -------
+    ndarray of shapely LineString
+    """
+    coords = reachable_segments(graph, dist_m, radius_m)
     if len(coords) == 0:
         return np.zeros(0, dtype=object)
     return shapely.linestrings(coords)
@@ -794,10 +821,17 @@ def service_area_polygon(pieces: np.ndarray, buffer_m: float, max_cells: int = 4
     """The area within ``buffer_m`` of reachable street pieces, as a (Multi)Polygon for display.
 
     The pieces are burnt into a grid of ``buffer_m / 2.5`` m cells (coarser if the extent would
-    need more than ``max_cells`` per side), grown by ``buffer_m`` with a Euclidean distance
-    transform and turned back into polygons: the outline follows the cells (steps of a fifth of
-    the buffer), which is ample for a map and far faster than unioning thousands of buffers.
-    Statistics never use this polygon (they use home points).
+    need more than ``max_cells`` per side), grown by ``buffer_m`` (every cell whose centre lies within
+    ``buffer_m`` of a burnt cell's centre: a dilation by a disc) and turned back into polygons: the
+    outline follows the cells (steps of a fifth of the buffer), which is ample for a map and far
+    faster than unioning thousands of buffers. Statistics never use this polygon (they use home points).
+
+    Parameters
+    ----------
+    pieces : ndarray of two-point shapely LineString, or ndarray (n, 2, 2) of their end points
+        Working CRS, m (:func:`reachable_pieces` / :func:`reachable_segments`).
+    buffer_m : float
+        Metres.
 
     Returns
     -------
@@ -807,15 +841,18 @@ def service_area_polygon(pieces: np.ndarray, buffer_m: float, max_cells: int = 4
     from rasterio.features import shapes
     from scipy import ndimage
 
-    if len(pieces) == 0:
+    coords = np.asarray(pieces)
+    if coords.dtype == object:
+        coords = shapely.get_coordinates(coords).reshape(-1, 2, 2)  # pieces are two-point segments
+    if len(coords) == 0:
         return shapely.Polygon()
-    x0, y0, x1, y1 = shapely.total_bounds(pieces)
+    x0, y0 = coords.reshape(-1, 2).min(axis=0)
+    x1, y1 = coords.reshape(-1, 2).max(axis=0)
     x0, y0, x1, y1 = x0 - 2 * buffer_m, y0 - 2 * buffer_m, x1 + 2 * buffer_m, y1 + 2 * buffer_m
     res = max(buffer_m / 2.5, (x1 - x0) / max_cells, (y1 - y0) / max_cells, 1e-3)
     w, h = int(np.ceil((x1 - x0) / res)), int(np.ceil((y1 - y0) / res))
     transform = Affine(res, 0, x0, 0, -res, y0 + h * res)
     # burn the pieces: points every half cell along each piece (vectorised, no per-geometry Python)
-    coords = shapely.get_coordinates(pieces).reshape(-1, 2, 2)  # pieces are two-point segments
     p0, p1 = coords[:, 0], coords[:, 1]
     steps = np.maximum(1, np.ceil(np.hypot(*(p1 - p0).T) / (res / 2)).astype(np.int64)) + 1
     seg = np.repeat(np.arange(len(coords)), steps)
@@ -826,12 +863,26 @@ def service_area_polygon(pieces: np.ndarray, buffer_m: float, max_cells: int = 4
     rows = np.clip(((y0 + h * res - xy[:, 1]) / res).astype(np.int64), 0, h - 1)
     lines = np.zeros((h, w), dtype=bool)
     lines[rows, cols] = True
-    near = ndimage.distance_transform_edt(~lines) * res <= buffer_m
-    polys = [shapely.geometry.shape(g) for g, val in shapes(near.astype("uint8"), mask=near, transform=transform)
-             if val == 1]
-    if not polys:
+    r = int(np.floor(buffer_m / res))
+    dy, dx = np.mgrid[-r:r + 1, -r:r + 1]
+    disc = np.sqrt(dx * dx + dy * dy) * res <= buffer_m  # as a Euclidean distance transform would measure
+    near = ndimage.binary_dilation(lines, structure=disc)
+    polys = _polygons([g["coordinates"] for g, val in shapes(near.astype("uint8"), mask=near, transform=transform)
+                       if val == 1])
+    if not len(polys):
         return shapely.Polygon()
     return shapely.multipolygons(polys) if len(polys) > 1 else polys[0]
+
+
+def _polygons(rings_of: list[list[Any]]) -> np.ndarray:
+    """Polygons from GeoJSON-style ring lists (shell first, then holes), built in one vectorised call."""
+    if not rings_of:
+        return np.zeros(0, dtype=object)
+    rings = [np.asarray(r, dtype=np.float64) for rr in rings_of for r in rr]
+    ring_poly = np.repeat(np.arange(len(rings_of)), [len(rr) for rr in rings_of])
+    ring_geoms = shapely.linearrings(np.concatenate(rings), indices=np.repeat(np.arange(len(rings)),
+                                                                              [len(r) for r in rings]))
+    return shapely.polygons(ring_geoms, indices=ring_poly)
 
 
 def pseudo_entrances(polygons: np.ndarray, net: WalkNetwork, *, max_dist_m: float = 30.0,
