@@ -191,13 +191,28 @@ def _create(path: Path, like, dtype: str, nodata: float, tags: dict[str, str], f
         describe_band(ds, tags.get("description"), tags.get("units"))
 
 
+def _intermediate_overviews(path: Path, block: int = 512) -> None:
+    """Nearest-neighbour overviews inside an intermediate file, in its own codec (none for a raw one), so
+    that the COG copy compresses each overview level once (GDAL's COG driver otherwise builds them in a
+    temporary file, compressed, and compresses them again; the result is the same)."""
+    import rasterio
+    from rasterio.enums import Resampling
+
+    with rasterio.open(path) as ds:
+        factors = overview_factors(ds.height, ds.width, block)
+        codec = ds.compression.name.upper() if ds.compression is not None else "NONE"
+    with rasterio.Env(**_GDAL_ENV, COMPRESS_OVERVIEW=codec), rasterio.open(path, "r+") as ds:
+        ds.build_overviews(factors, Resampling.nearest)
+
+
 def to_cog(src: Path, dst: Path, overviews: bool = True, compress: str = DEFAULT_COMPRESS, level: int | None = None,
            predictor: int | None = None) -> None:
     """Copy a tiled GeoTIFF to a Cloud-Optimized GeoTIFF (512-pixel tiles, nearest overviews).
 
     ``compress`` is ``deflate`` (default, level 1), ``lzw`` or ``zstd`` (level 1), with the predictor of
     :func:`creation_options` (3 for floats, 2 for integers); ``level``/``predictor`` override them.
-    Band description, unit, nodata and tags are copied.
+    Band description, unit, nodata and tags are copied; overviews the source already has are used as
+    they are (GDAL's ``OVERVIEWS=AUTO``), others are made.
     """
     import rasterio
     import rasterio.shutil
@@ -266,7 +281,9 @@ def store_geotiffs(arrays: dict[str, da.Array], like, out_dir: Path, tags: dict[
 
             # optimize_graph=False keeps the task keys shared with ``extra``, so the chunks are made once
             stored = da.store(sources, writers, lock=False, compute=False, optimize_graph=False)
-            results = dask.compute(stored, *extra)
+            from .workers import local_scheduler
+
+            results = dask.compute(stored, *extra, scheduler=local_scheduler())
             extra_out = tuple(results[1:])
     except BaseException:
         # abandoned (an error in a chunk, Ctrl-C): let running tasks leave GDAL before the files close
@@ -288,6 +305,8 @@ def store_geotiffs(arrays: dict[str, da.Array], like, out_dir: Path, tags: dict[
             if with_ovr:
                 build_overviews(final, compress, predictor=predictor)
         else:
+            if with_ovr:
+                _intermediate_overviews(tmp)
             to_cog(tmp, final, with_ovr, compress, predictor=predictor)
             os.unlink(tmp)
         if qml and name in qml:

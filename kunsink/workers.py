@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-__all__ = ["drain_dask_threads"]
+__all__ = ["drain_dask_threads", "local_scheduler"]
 
 
 def drain_dask_threads() -> None:
@@ -31,3 +31,21 @@ def drain_dask_threads() -> None:
         threaded.default_pool = None
     if hasattr(threaded, "pools"):
         threaded.pools.clear()
+
+
+def local_scheduler() -> object:
+    """The scheduler for a local ``dask.compute``: the one set in dask's config, else dask's threaded
+    ``get`` function.
+
+    Given as a function because, left unnamed or named by a string, dask imports ``distributed``
+    (≈ 0.5 s) to look for a client; kunsink passes a cluster's client explicitly (``--scheduler``)
+    and never registers one.
+    """
+    import dask
+
+    configured = dask.config.get("scheduler", None)
+    if configured is not None:
+        return configured
+    import dask.threaded
+
+    return dask.threaded.get

@@ -501,7 +501,9 @@ def _compute_tasks(client, tasks: list) -> list:
         return client.gather(client.compute(tasks))
     import dask
 
-    return list(dask.compute(*tasks))
+    from ..workers import local_scheduler
+
+    return list(dask.compute(*tasks, scheduler=local_scheduler()))
 
 
 def _client(scheduler):

@@ -280,7 +280,9 @@ def _compute(scheduler: Any, *tasks):
     if scheduler is not None and hasattr(scheduler, "compute"):
         futures = scheduler.compute(list(tasks))
         return scheduler.gather(futures)
-    return dask.compute(*tasks)
+    from ..workers import local_scheduler
+
+    return dask.compute(*tasks, scheduler=local_scheduler())
 
 
 def check_codes(codes: np.ndarray, table: pd.DataFrame, mapping: dict[int, int] | None) -> None:
