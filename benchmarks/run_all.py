@@ -130,6 +130,8 @@ def main() -> int:
     ap.add_argument("--only", help="comma-separated names to run (bench_ prefix optional)")
     ap.add_argument("--skip", help="comma-separated names to leave out")
     ap.add_argument("--list", action="store_true", help="print what would run, with its arguments, and stop")
+    ap.add_argument("--log", type=Path, default=LOG,
+                    help="where run_all writes the lines of scripts that write none (default benchmarks/runs.log)")
     args = ap.parse_args()
 
     def names(spec: str | None) -> set[str]:
@@ -170,7 +172,8 @@ def main() -> int:
                   f"{added.decode('utf-8', 'replace').strip()[:200]}…)")
         elif not args.quick and p.name not in added.decode("utf-8", "replace"):
             record_run(p.name, f"recorded by run_all.py (the script writes no line of its own): {summary}; "
-                               f"script wall {wall:.1f} s, CPU {cpu:.1f} s, peak RSS {rss:.0f} MB", passed=code == 0)
+                               f"script wall {wall:.1f} s, CPU {cpu:.1f} s, peak RSS {rss:.0f} MB", passed=code == 0,
+                       log=args.log)
         outcomes.append(Outcome(p, status, wall, cpu, rss, summary))
     total = time.perf_counter() - t_all
 
@@ -187,7 +190,9 @@ def main() -> int:
     if failed:
         print(f"FAILED: {', '.join(failed)}")
     elif not args.quick:
-        print(f"every benchmark passed; lines appended to {LOG}")
+        ran = sum(o.status == "PASS" for o in outcomes)
+        print(f"all {ran} benchmarks run passed; their lines are in {LOG}"
+              + (f" and {args.log}" if args.log.resolve() != LOG.resolve() else ""))
     return 1 if failed else 0
 
 
