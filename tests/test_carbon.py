@@ -71,6 +71,9 @@ def test_output_rasters_follow_the_contract(pair, tmp_path):
     with rasterio.open(out / "c_storage_bas.tif") as ds, rasterio.open(bas) as src:
         assert ds.dtypes[0] == "float32" and ds.nodata == -1
         assert ds.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+        # DEFLATE (ArcMap reads it) without a predictor: the maps are constant within each class
+        assert ds.compression.name == "deflate" and ds.tags(ns="IMAGE_STRUCTURE").get("PREDICTOR", "1") == "1"
+        assert ds.overviews(1)  # made inside the intermediate, used by the COG copy
         assert ds.tags()["units"] == "Mg C/ha"
         v = ds.read(1)
         codes = src.read(1)
@@ -189,6 +192,7 @@ def test_raster_pool_overrides_table_where_it_has_data(pair, tmp_path):
     assert over["pools_mgc"]["c_above"] == pytest.approx(expected, rel=1e-6)
     with rasterio.open(tmp_path / "b" / "c_above.tif") as ds:
         v = ds.read(1)
+        assert ds.tags(ns="IMAGE_STRUCTURE").get("PREDICTOR") == "3"  # maps varying within a class
     assert np.all(v[valid & west] == 50.0)
 
 

@@ -37,12 +37,14 @@ __all__ = ["CarbonResult", "MGC_TO_TCO2E", "carbon_tables", "compute_carbon", "r
 #: Mg C → t CO2e (44/12).
 MGC_TO_TCO2E = 44.0 / 12.0
 
-#: GeoTIFF predictor of the carbon maps: none. The maps are piecewise constant (a density per class), so
-#: runs of equal values compress well as they are; the floating-point predictor (3) made them larger and
-#: cost twice the CPU with DEFLATE level 1 (and continuous raster pools compressed better without it too),
-#: measured on a 6000 × 6000 pair (benchmarks/README.md, "Raster compression"). DEFLATE level 1 without a
-#: predictor costs what ZSTD level 1 with predictor 3 did, and ArcMap 10.x reads it.
+#: GeoTIFF predictor of the carbon maps priced from the table alone: none. Such maps are constant within
+#: each class, so runs of equal values compress well as they are; with DEFLATE level 1 (libdeflate) the
+#: floating-point predictor (3) made them larger (5.1 vs 2.2 MB for a 6000 × 6000 total) and cost twice the
+#: CPU (0.69 vs 0.30 s a raster), while ZSTD level 1 with predictor 3 cost 0.32 s: DEFLATE 1 without a
+#: predictor costs what ZSTD 1 did and ArcMap 10.x reads it. Maps with raster pools vary within classes
+#: and keep predictor 3 (smaller by ≈ 12 % there at about the same CPU; benchmarks/README.md).
 RASTER_PREDICTOR = 1
+CONTINUOUS_PREDICTOR = 3
 
 
 @dataclass
@@ -66,6 +68,8 @@ class CarbonResult:
     #: Per raster: its tags (units, description, year, source) and QGIS style.
     raster_tags: dict[str, dict[str, str]] = field(default_factory=dict)
     raster_styles: dict[str, str] = field(default_factory=dict)
+    #: The maps vary within a class (raster pools were given): stored with the floating-point predictor.
+    continuous: bool = False
 
 
 # rasterio warns spuriously ("no geotransform") when rasterize runs in several threads at once; the
@@ -401,7 +405,7 @@ def compute_carbon(
     rasters, tags, styles = _raster_arrays(lc, lc_alt, table, mapping, codes, ov_bas, ov_alt, const,
                                            summary["data_source"], year_pair)
     return CarbonResult(summary, classes, zones_df, [], mc_out, tables["summary"], tables.get("transitions"),
-                        rasters, lc, tags, styles)
+                        rasters, lc, tags, styles, continuous=bool(ov_bas or ov_alt))
 
 
 def write_carbon(result: CarbonResult, out_dir: str | os.PathLike, *, rasters: bool = True, overviews: bool = True,
@@ -418,7 +422,7 @@ def write_carbon(result: CarbonResult, out_dir: str | os.PathLike, *, rasters: b
             paths, _ = store_geotiffs(result.rasters, result.grid, tmp_out, tags=result.raster_tags, nodata=-1.0,
                                       scheduler=scheduler, overviews=None if overviews else set(), cog=cog,
                                       compress=compress, qml=result.raster_styles, nodata_by_name=signed,
-                                      predictor=RASTER_PREDICTOR)
+                                      predictor=CONTINUOUS_PREDICTOR if result.continuous else RASTER_PREDICTOR)
             files = [q for p in paths for q in (p, p.with_suffix(".qml"))]
         tables = {"summary": result.table, "classes": result.classes.assign(source=result.summary["data_source"])}
         if result.zones is not None:
