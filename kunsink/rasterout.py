@@ -1,13 +1,16 @@
 """Writing dask arrays to Cloud-Optimized GeoTIFFs, chunk by chunk, with bounded memory.
 
 All arrays of one job are stored in a single dask pass (shared inputs are read once) into
-tiled GeoTIFFs, each then copied to a COG. Local runs keep one handle per file under a
+tiled GeoTIFFs, each then copied to a COG (overviews made first inside the raw intermediate,
+so that every level is compressed once); with ``cog=False`` the pass writes the final,
+compressed files directly. Local runs keep one handle per file under a
 lock; on a dask.distributed cluster each chunk write opens the file under a cluster-wide
 lock, so workers on the same file system can write.
 
 Compression is DEFLATE by default (read by ArcMap 10.x and any GDAL); LZW and ZSTD on request
 (ZSTD is not readable by ArcMap nor GDAL < 2.3). Floating-point rasters use the floating-point
-predictor (3), integer rasters the horizontal one (2). Every output gets overviews unless told
+predictor (3), integer rasters the horizontal one (2), unless the caller names another (rasters
+constant over large patches compress better and faster without one). Every output gets overviews unless told
 otherwise, its band description and units, and optionally a QGIS ``.qml`` style beside it.
 """
 
@@ -39,8 +42,9 @@ __all__ = [
 COMPRESSIONS: tuple[str, ...] = ("deflate", "lzw", "zstd")
 DEFAULT_COMPRESS = "deflate"
 #: Codec levels: DEFLATE level 1 (libdeflate in rasterio's GDAL) is as small as levels 3 and 6 on continuous
-#: Float32 with the predictor and the cheapest of them; it still costs ≈ 2× ZSTD level 1's CPU in the COG step
-#: (benchmarks/README.md, "Raster compression"). ZSTD stays at level 1. LZW has no level.
+#: Float32 with the predictor and the cheapest of them; with predictor 3 it costs ≈ 2× ZSTD level 1's CPU,
+#: without a predictor about the same (benchmarks/README.md, "Raster compression"). ZSTD stays at level 1.
+#: LZW has no level.
 _LEVELS = {"deflate": 1, "zstd": 1}
 
 _GDAL_ENV = {"GDAL_CACHEMAX": 256, "GDAL_NUM_THREADS": "2"}
