@@ -234,8 +234,9 @@ def describe_rasters(folder: Path) -> dict:
     return {"n": len(tifs), "kinds": text, "mb": size / 1e6}
 
 
-def best(runs: list[Run], key: str = "wall_s") -> Run:
-    return min(runs, key=lambda r: r.result.get("model_s") if key == "model_s" else r.wall_s)
+def best(runs: list[Run]) -> Run:
+    """The run with the shortest wall time."""
+    return min(runs, key=lambda r: r.wall_s)
 
 
 def versions(invest: str | None = None) -> str:
