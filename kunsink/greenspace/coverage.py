@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -732,128 +733,137 @@ def compute_coverage(
     entr_gdf = None
     unreach_gdf = None
     clock.lap("line measure")
-    homes = home_cells(res, cell_m) if "network" in modes else None
-    clock.lap("home cells")
-    state["homes"] = homes
+    homes = state["homes"] = None
     state["cell_m"] = float(cell_m)
     if "network" in modes:
-        net = _network(network, crs, barriers, node_crossings, notes)
-        state["net"] = net
-        clock.lap("network graph")
-        hs = nw.snap_points(net, homes.xy, home_max_snap_m)
-        on_net_area = float(np.sum(homes.district_area_m2[hs.ok]))
-        if not hs.ok.any() or on_net_area < 0.5 * float(np.sum(homes.district_area_m2)):
-            xy_net = net.node_xy
-            sample = shapely.points(xy_net[:: max(1, len(xy_net) // 50_000)])
-            gap_m = float(np.min(shapely.STRtree(res_geoms).query_nearest(sample, return_distance=True)[1]))
-            raise InputError(
-                f"the walking network does not reach the neighbourhoods: only "
-                f"{100 * on_net_area / max(np.sum(homes.district_area_m2), 1e-9):.0f} % of the residential land lies "
-                f"within {home_max_snap_m:g} m of a walkable street (nearest network vertex {gap_m:,.0f} m from "
-                "the residential land) — wrong file, wrong CRS, or a network of another area?")
-        if (~hs.ok).any():
-            notes.append(f"{int((~hs.ok).sum())} home point(s) ({np.sum(homes.population[~hs.ok]) if has_pop else 0:,.0f} "
-                         f"residents) lie more than {home_max_snap_m:g} m from any walkable street: unreachable")
-        cs = nw.snap_points(net, centre, home_max_snap_m)
-        clock.lap("homes snapped")
-        # entrances
-        any_green = np.logical_or.reduce([s.mask for v in sets.values() for s in v])
-        owner, exy, ekind = _entrances(greens, any_green, entrances, net, entrance_max_m, crs, notes)
-        es = nw.snap_points(net, exy, max(entrance_max_m, 100.0))
-        clock.lap("entrances")
-        if (~es.ok).any():
-            notes.append(f"{int((~es.ok).sum())} given entrance(s) lie more than 100 m from the network and are not used")
-        graph = nw.attach_points(net, [hs, cs], [es])
-        home_loc, centre_loc = graph.targets
-        ent_leaves = graph.sources[0]
-        state.update(graph=graph, home_snap=hs, home_loc=home_loc, entrance_owner=owner, entrance_leaves=ent_leaves)
-        from scipy.sparse.csgraph import connected_components
+        # a second thread runs independent steps beside the main one (GEOS and NumPy release the GIL)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            net_notes: list[str] = []
+            net_job = pool.submit(_network, network, crs, barriers, node_crossings, net_notes)
+            homes = state["homes"] = home_cells(res, cell_m)
+            clock.lap("home cells (beside the network graph)")
+            net = net_job.result()
+            notes += net_notes
+            state["net"] = net
+            net.tree()  # built once, before two threads query it
+            clock.lap("network graph")
+            any_green = np.logical_or.reduce([s.mask for v in sets.values() for s in v])
+            ent_notes: list[str] = []
+            ent_job = pool.submit(_entrances_snapped, greens, any_green, entrances, net, entrance_max_m, crs, ent_notes)
+            hs = nw.snap_points(net, homes.xy, home_max_snap_m)
+            on_net_area = float(np.sum(homes.district_area_m2[hs.ok]))
+            if not hs.ok.any() or on_net_area < 0.5 * float(np.sum(homes.district_area_m2)):
+                xy_net = net.node_xy
+                sample = shapely.points(xy_net[:: max(1, len(xy_net) // 50_000)])
+                gap_m = float(np.min(shapely.STRtree(res_geoms).query_nearest(sample, return_distance=True)[1]))
+                raise InputError(
+                    f"the walking network does not reach the neighbourhoods: only "
+                    f"{100 * on_net_area / max(np.sum(homes.district_area_m2), 1e-9):.0f} % of the residential land lies "
+                    f"within {home_max_snap_m:g} m of a walkable street (nearest network vertex {gap_m:,.0f} m from "
+                    "the residential land) — wrong file, wrong CRS, or a network of another area?")
+            if (~hs.ok).any():
+                notes.append(f"{int((~hs.ok).sum())} home point(s) ({np.sum(homes.population[~hs.ok]) if has_pop else 0:,.0f} "
+                             f"residents) lie more than {home_max_snap_m:g} m from any walkable street: unreachable")
+            cs = nw.snap_points(net, centre, home_max_snap_m)
+            clock.lap("homes snapped (beside the entrances)")
+            owner, exy, ekind, es = ent_job.result()
+            notes += ent_notes
+            clock.lap("entrances")
+            graph = nw.attach_points(net, [hs, cs], [es])
+            home_loc, centre_loc = graph.targets
+            ent_leaves = graph.sources[0]
+            state.update(graph=graph, home_snap=hs, home_loc=home_loc, entrance_owner=owner, entrance_leaves=ent_leaves)
+            from scipy.sparse.csgraph import connected_components
 
-        _, comp = connected_components(graph.csr, directed=False)
-        ent_owner_gid = greens["gs_id"].to_numpy()[owner]
-        entr_gdf = gpd.GeoDataFrame({"gs_id": ent_owner_gid, "kind": ekind, "snap_m": es.offset_m,
-                                     "used": es.ok}, geometry=shapely.points(exy), crs=crs)
-        leaf_owner = np.full(graph.csr.shape[0], -1, dtype=np.int64)
-        leaf_owner[ent_leaves[ent_leaves >= 0]] = owner[ent_leaves >= 0]
-        clock.lap("graph split at entrances")
-        unreach_cols: dict[str, np.ndarray] = {}
-        for rule in prof.rules:
-            rsets = sets[rule.id]
-            any_mask = np.logical_or.reduce([s.mask for s in rsets])
-            src_all = ent_leaves[any_mask[owner] & (ent_leaves >= 0)]
-            limit = max(report_limit_m, rule.max_radius_m)
-            dist, nearest = nw.multi_source(graph, src_all, limit)
-            covered_home = np.zeros(len(homes), dtype=bool)
-            tier_dist = [dist if len(rsets) == 1 else
-                         nw.multi_source(graph, ent_leaves[s.mask[owner] & (ent_leaves >= 0)], s.tier.radius_m)[0]
-                         for s in rsets]
-            for s, dt in zip(rsets, tier_dist):
-                covered_home |= home_loc.dist(dt) <= s.tier.radius_m
-            dc = centre_loc.dist(dist)
-            via = centre_loc.via(dist)
-            near_park = np.where((via >= 0) & np.isfinite(dc),
-                                 leaf_owner[np.clip(nearest[np.clip(via, 0, None)], 0, None)], -1)
-            table[f"{rule.id}_net_m"] = np.where(np.isfinite(dc) & (dc <= limit), dc, np.nan)
-            table[f"{rule.id}_net_nearest"] = np.where(near_park >= 0, greens["gs_id"].to_numpy()[np.clip(near_park, 0, None)], "")
-            area_cov = np.bincount(homes.res, weights=homes.area_m2 * covered_home, minlength=n_res)
-            area_all = np.bincount(homes.res, weights=homes.area_m2, minlength=n_res)
-            share = np.clip(np.divide(area_cov, area_all, out=np.zeros(n_res), where=area_all > 0), 0, 1)
-            table[f"{rule.id}_net_share"] = share
-            table[f"{rule.id}_net_pop"] = share * pop
-            src_comp = np.unique(comp[src_all]) if len(src_all) else np.zeros(0, dtype=np.int64)
-            reach = home_loc.ok & np.isin(comp[np.clip(home_loc.a, 0, None)], src_comp)
-            unreach_cols[rule.id] = ~reach
-            d_cov = float(np.sum(homes.district_area_m2 * covered_home))
-            d_all = float(np.sum(homes.district_area_m2))
-            covered_pop = float(np.sum(share * pop)) if has_pop else None
-            summary_rules.setdefault(rule.id, {"label": rule.label, "radius_m": [t.radius_m for t in rule.tiers],
-                                               "official_mode": rule.official_mode, "verified": rule.verified,
-                                               "qualifying_green_spaces": int(any_mask.sum())})
-            summary_rules[rule.id]["network"] = {
-                "area_covered_pct": _pct(d_cov, d_all),
-                "population_covered_pct": _pct(covered_pop, pop_total) if has_pop else None,
-                "covered_area_m2": d_cov, "residential_area_m2": d_all,
-                "covered_population": covered_pop, "population": pop_total,
-                "neighbourhoods_fully_covered": int((share >= 0.999).sum()),
-                "neighbourhoods_not_covered": int((share <= 0.001).sum()),
-                "unreachable_home_points": int((~reach).sum()),
-                "unreachable_population": float(np.sum(homes.population[~reach])) if has_pop else None,
-                "unreachable_area_m2": float(np.sum(homes.district_area_m2[~reach])),
-                "entrances_used": int(len(np.unique(src_all))),
-                "measure": f"walking distance from park entrances to home points ({cell_m:g} m cells)",
-            }
-            sa_geoms = []
-            for s, dt in zip(rsets, tier_dist):
-                pieces = nw.reachable_segments(graph, dt, s.tier.radius_m)
-                if len(pieces):
-                    sa_geoms.append(pieces)
-            clock.lap("distances and shares")
-            sa = nw.service_area_polygon(np.concatenate(sa_geoms), service_area_buffer_m) if sa_geoms \
-                else shapely.Polygon()
-            sa_rows.append({"rule": rule.id, "mode": "network", "radius_m": rule.radius_text, "label": rule.label,
-                            "area_m2": float(sa.area), "geometry": sa})
+            _, comp = connected_components(graph.csr, directed=False)
+            ent_owner_gid = greens["gs_id"].to_numpy()[owner]
+            entr_gdf = gpd.GeoDataFrame({"gs_id": ent_owner_gid, "kind": ekind, "snap_m": es.offset_m,
+                                         "used": es.ok}, geometry=shapely.points(exy), crs=crs)
+            leaf_owner = np.full(graph.csr.shape[0], -1, dtype=np.int64)
+            leaf_owner[ent_leaves[ent_leaves >= 0]] = owner[ent_leaves >= 0]
+            clock.lap("graph split at entrances")
+            unreach_cols: dict[str, np.ndarray] = {}
+            for rule in prof.rules:
+                rsets = sets[rule.id]
+                any_mask = np.logical_or.reduce([s.mask for s in rsets])
+                src_all = ent_leaves[any_mask[owner] & (ent_leaves >= 0)]
+                limit = max(report_limit_m, rule.max_radius_m)
+                dist, nearest = nw.multi_source(graph, src_all, limit)
+                covered_home = np.zeros(len(homes), dtype=bool)
+                tier_dist = [dist if len(rsets) == 1 else
+                             nw.multi_source(graph, ent_leaves[s.mask[owner] & (ent_leaves >= 0)], s.tier.radius_m)[0]
+                             for s in rsets]
+                for s, dt in zip(rsets, tier_dist):
+                    covered_home |= home_loc.dist(dt) <= s.tier.radius_m
+                dc = centre_loc.dist(dist)
+                via = centre_loc.via(dist)
+                near_park = np.where((via >= 0) & np.isfinite(dc),
+                                     leaf_owner[np.clip(nearest[np.clip(via, 0, None)], 0, None)], -1)
+                table[f"{rule.id}_net_m"] = np.where(np.isfinite(dc) & (dc <= limit), dc, np.nan)
+                table[f"{rule.id}_net_nearest"] = np.where(near_park >= 0, greens["gs_id"].to_numpy()[np.clip(near_park, 0, None)], "")
+                area_cov = np.bincount(homes.res, weights=homes.area_m2 * covered_home, minlength=n_res)
+                area_all = np.bincount(homes.res, weights=homes.area_m2, minlength=n_res)
+                share = np.clip(np.divide(area_cov, area_all, out=np.zeros(n_res), where=area_all > 0), 0, 1)
+                table[f"{rule.id}_net_share"] = share
+                table[f"{rule.id}_net_pop"] = share * pop
+                src_comp = np.unique(comp[src_all]) if len(src_all) else np.zeros(0, dtype=np.int64)
+                reach = home_loc.ok & np.isin(comp[np.clip(home_loc.a, 0, None)], src_comp)
+                unreach_cols[rule.id] = ~reach
+                d_cov = float(np.sum(homes.district_area_m2 * covered_home))
+                d_all = float(np.sum(homes.district_area_m2))
+                covered_pop = float(np.sum(share * pop)) if has_pop else None
+                summary_rules.setdefault(rule.id, {"label": rule.label, "radius_m": [t.radius_m for t in rule.tiers],
+                                                   "official_mode": rule.official_mode, "verified": rule.verified,
+                                                   "qualifying_green_spaces": int(any_mask.sum())})
+                summary_rules[rule.id]["network"] = {
+                    "area_covered_pct": _pct(d_cov, d_all),
+                    "population_covered_pct": _pct(covered_pop, pop_total) if has_pop else None,
+                    "covered_area_m2": d_cov, "residential_area_m2": d_all,
+                    "covered_population": covered_pop, "population": pop_total,
+                    "neighbourhoods_fully_covered": int((share >= 0.999).sum()),
+                    "neighbourhoods_not_covered": int((share <= 0.001).sum()),
+                    "unreachable_home_points": int((~reach).sum()),
+                    "unreachable_population": float(np.sum(homes.population[~reach])) if has_pop else None,
+                    "unreachable_area_m2": float(np.sum(homes.district_area_m2[~reach])),
+                    "entrances_used": int(len(np.unique(src_all))),
+                    "measure": f"walking distance from park entrances to home points ({cell_m:g} m cells)",
+                }
+                sa_geoms = []
+                for s, dt in zip(rsets, tier_dist):
+                    pieces = nw.reachable_segments(graph, dt, s.tier.radius_m)
+                    if len(pieces):
+                        sa_geoms.append(pieces)
+                clock.lap("distances and shares")
+                sa_job = pool.submit(nw.service_area_polygon, np.concatenate(sa_geoms), service_area_buffer_m) \
+                    if sa_geoms else None
+                sa_rows.append({"rule": rule.id, "mode": "network", "radius_m": rule.radius_text, "label": rule.label,
+                                "area_m2": None, "geometry": sa_job})
+                gap_frames.append(_gap_from_homes(homes, ~covered_home, res, rule.id, "network", crs))
+                clock.lap("gaps (beside the service areas)")
+            for row in sa_rows:
+                if row["mode"] == "network":
+                    sa = row["geometry"].result() if row["geometry"] is not None else shapely.Polygon()
+                    row.update(geometry=sa, area_m2=float(sa.area))
             clock.lap("service areas")
-            gap_frames.append(_gap_from_homes(homes, ~covered_home, res, rule.id, "network", crs))
-            clock.lap("gaps")
-        net_comp = net.components()
-        n_comp = int(len(np.unique(net_comp)))
-        any_unreach = np.logical_or.reduce(list(unreach_cols.values()))
-        if any_unreach.any():
-            unreach_gdf = gpd.GeoDataFrame(
-                {"res_id": res["res_id"].to_numpy()[homes.res[any_unreach]],
-                 "off_network": ~home_loc.ok[any_unreach],
-                 "population": homes.population[any_unreach],
-                 **{f"unreachable_{k}": v[any_unreach] for k, v in unreach_cols.items()}},
-                geometry=shapely.points(homes.xy[any_unreach]), crs=crs)
-        state["network_summary"] = {
-            "nodes": int(net.n_nodes), "edges": int(net.n_edges), "components": n_comp,
-            "length_km": float(net.edge_len_m.sum() / 1000.0),
-            "entrances_given": int(np.sum(ekind == "given")), "entrances_pseudo": int(np.sum(ekind == "pseudo")),
-            "green_spaces_without_entrance": int(np.sum(any_green & ~np.isin(np.arange(len(greens)), owner[es.ok]))),
-            "home_points": int(len(homes)), "home_points_off_network": int((~hs.ok).sum()),
-            "cell_m": float(cell_m), "entrance_max_m": float(entrance_max_m),
-            "notes": list(net.notes),
-        }
+            net_comp = net.components()
+            n_comp = int(len(np.unique(net_comp)))
+            any_unreach = np.logical_or.reduce(list(unreach_cols.values()))
+            if any_unreach.any():
+                unreach_gdf = gpd.GeoDataFrame(
+                    {"res_id": res["res_id"].to_numpy()[homes.res[any_unreach]],
+                     "off_network": ~home_loc.ok[any_unreach],
+                     "population": homes.population[any_unreach],
+                     **{f"unreachable_{k}": v[any_unreach] for k, v in unreach_cols.items()}},
+                    geometry=shapely.points(homes.xy[any_unreach]), crs=crs)
+            state["network_summary"] = {
+                "nodes": int(net.n_nodes), "edges": int(net.n_edges), "components": n_comp,
+                "length_km": float(net.edge_len_m.sum() / 1000.0),
+                "entrances_given": int(np.sum(ekind == "given")), "entrances_pseudo": int(np.sum(ekind == "pseudo")),
+                "green_spaces_without_entrance": int(np.sum(any_green & ~np.isin(np.arange(len(greens)), owner[es.ok]))),
+                "home_points": int(len(homes)), "home_points_off_network": int((~hs.ok).sum()),
+                "cell_m": float(cell_m), "entrance_max_m": float(entrance_max_m),
+                "notes": list(net.notes),
+            }
 
     table = _status(table, prof, modes)
     summary = {
@@ -955,6 +965,16 @@ def _union_groups(pieces: np.ndarray, group: np.ndarray) -> np.ndarray:
         return np.asarray(shapely.lib.coverage_union(bags), dtype=object)
     except shapely.errors.GEOSException:
         return np.asarray(shapely.lib.unary_union(bags), dtype=object)
+
+
+def _entrances_snapped(greens: Any, wanted: np.ndarray, entrances: Any, net: nw.WalkNetwork, max_m: float, crs: Any,
+                       notes: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, nw.Snapped]:
+    """:func:`_entrances`, and the entrances snapped to the network (given ones up to 100 m away)."""
+    owner, xy, kind = _entrances(greens, wanted, entrances, net, max_m, crs, notes)
+    es = nw.snap_points(net, xy, max(max_m, 100.0))
+    if (~es.ok).any():
+        notes.append(f"{int((~es.ok).sum())} given entrance(s) lie more than 100 m from the network and are not used")
+    return owner, xy, kind, es
 
 
 def _gap_from_homes(homes: Homes, uncovered: np.ndarray, res: Any, rule_id: str, mode: str, crs: Any) -> Any:
