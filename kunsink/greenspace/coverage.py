@@ -997,7 +997,12 @@ def _gap_from_homes(homes: Homes, uncovered: np.ndarray, res: Any, rule_id: str,
     if partial.any():
         sel = uncovered & partial[homes.res]
         which, group = np.unique(homes.res[sel], return_inverse=True)
-        merged = _union_groups(homes.pieces[sel], group.ravel())
+        # (∪ cells) ∩ neighbourhood = ∪ (cell ∩ neighbourhood): whole cells merge exactly along the grid
+        b = shapely.bounds(homes.pieces[sel])
+        ix = np.floor((b[:, 0] + b[:, 2]) / (2 * homes.cell_m))
+        iy = np.floor((b[:, 1] + b[:, 3]) / (2 * homes.cell_m))
+        cells = shapely.box(ix * homes.cell_m, iy * homes.cell_m, (ix + 1) * homes.cell_m, (iy + 1) * homes.cell_m)
+        merged = _polygonal(_overlay(shapely.intersection, _union_groups(cells, group.ravel()), _polys(res)[which]))
         order = np.argsort(ids[which], kind="stable")  # by res_id, as a dissolve would list them
         frames.append(gpd.GeoDataFrame({"res_id": ids[which][order]}, geometry=merged[order], crs=crs))
     out = pd.concat(frames, ignore_index=True)
