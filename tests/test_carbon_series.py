@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from carbon_fixtures import write_pair, write_pools_csv
 from kunsink.carbon.run import run_carbon
@@ -173,3 +175,30 @@ def test_annual_update_appends_refuses_a_changed_year_and_keeps_revisions(three,
     shutil.copy(paths[2010], moved)
     code = main(["carbon", "--landcover", f"2021={moved}", "--append-to", str(out), "--mc", "5", "--area", "none"])
     assert "settings recorded" in _one_error(code, capsys.readouterr().err)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_byte_transitions_equal_the_masked_counts(data):
+    """The series' unmasked uint8 transition counts equal the two-date model's masked ones."""
+    from kunsink.carbon.series import _byte_pairs
+    from kunsink.carbon.stocks import _transition_block, _zone_transition_block
+
+    h, w = data.draw(st.integers(1, 40)), data.draw(st.integers(1, 40))
+    codes = st.sampled_from([0, 1, 2, 5, 9, 255])
+    blocks = tuple(np.array(data.draw(st.lists(codes, min_size=h * w, max_size=h * w)), dtype="uint8").reshape(h, w)
+                   for _ in range(3))
+    nodata = tuple(data.draw(st.sampled_from([None, 0, 0.0, 255, 300, -1])) for _ in range(3))
+    zoned = data.draw(st.booleans())
+    zones = np.array(data.draw(st.lists(st.integers(0, 5), min_size=h * w, max_size=h * w)),
+                     dtype="int32").reshape(h, w) if zoned else None
+    pairs = ((0, 1), (1, 2), (0, 2))
+    got = _byte_pairs(blocks, nodata, pairs, zones)
+    for i, j in pairs:
+        want = _transition_block(blocks[i], blocks[j], nodata[i], nodata[j]).sort_index()
+        assert got["trans"][(i, j)].sort_index().equals(want)
+        if zoned:
+            cols = ["zone", "code", "code_alt"]
+            a = got["zone_trans"][(i, j)].sort_values(cols).reset_index(drop=True)
+            b = _zone_transition_block(blocks[i], blocks[j], zones, nodata[i], nodata[j]).sort_values(cols)
+            assert (a.to_numpy() == b.reset_index(drop=True).to_numpy()).all()
