@@ -342,8 +342,10 @@ def home_cells(residential: Any, cell_m: float = 25.0) -> Homes:
     area = shapely.area(pieces)
     keep = area > 1e-6
     poly, gx, gy, pieces, area = poly[keep], gx[keep], gy[keep], pieces[keep], area[keep]
-    pts = shapely.point_on_surface(pieces)
-    xy = shapely.get_coordinates(pts)
+    b = shapely.bounds(pieces)
+    xy = np.stack([(b[:, 0] + b[:, 2]) / 2.0, (b[:, 1] + b[:, 3]) / 2.0], axis=1)  # a rectangle's interior point
+    other = ~_rectangles(pieces, area)
+    xy[other] = shapely.get_coordinates(shapely.point_on_surface(pieces[other]))
     district = area.copy()
     # neighbourhoods overlapping one another: count the shared land once in district totals
     a, c = _overlapping_pairs(geoms)
@@ -368,6 +370,19 @@ def home_cells(residential: Any, cell_m: float = 25.0) -> Homes:
     with np.errstate(invalid="ignore", divide="ignore"):
         pop = pop_res[poly] * area / res_area[poly]
     return Homes(xy, poly.astype(np.int64), area, district, pop, pieces, float(cell_m))
+
+
+def _rectangles(geoms: np.ndarray, area: np.ndarray | None = None) -> np.ndarray:
+    """Which polygons are axis-parallel rectangles: four corners, and the area of their bounding box.
+
+    GEOS's interior point of such a rectangle is its centre (``point_on_surface`` gives the same numbers).
+    """
+    b = shapely.bounds(geoms)
+    a = shapely.area(geoms) if area is None else area
+    with np.errstate(invalid="ignore"):
+        box_area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+        return (shapely.get_num_coordinates(geoms) == 5) & (shapely.get_type_id(geoms) == 3) & (a > 0) & \
+            (a >= box_area * (1.0 - 1e-12))
 
 
 def _clip_to_cells(geoms: np.ndarray, poly: np.ndarray, x0: np.ndarray, y0: np.ndarray, x1: np.ndarray,
@@ -398,8 +413,7 @@ def _clip_to_cells(geoms: np.ndarray, poly: np.ndarray, x0: np.ndarray, y0: np.n
                     todo += [(lo, (lo + hi) // 2), ((lo + hi) // 2, hi)]
         done = np.flatnonzero(~exact)
         pieces[done] = _polygonal(pieces[done])
-        full = shapely.area(pieces[done]) >= ((x1 - x0) * (y1 - y0))[done] * (1.0 - 1e-12)  # the whole rectangle
-        check = done[~full]
+        check = done[~_rectangles(pieces[done])]  # a rectangle (the whole cell or a part of it) is valid
         exact[check[~shapely.is_valid(pieces[check])]] = True
     if exact.any():
         boxes = shapely.box(x0[exact], y0[exact], x1[exact], y1[exact])
