@@ -28,11 +28,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:  # pandas is imported by the functions that read tables (class names alone need none)
+    import pandas as pd
 
 __all__ = [
     "KUNSINK_CLASSES",
@@ -99,6 +102,8 @@ SANDIAO_CODES: frozenset[str] = frozenset(
 def normalise_sandiao(codes: pd.Series | list[str]) -> pd.Series:
     """三调 codes as text: stripped, a number that lost its leading zero padded (``301`` → ``0301``), the
     可调整 mark ``K`` removed (``0301K`` → ``0301``), upper case (``05h1`` → ``05H1``)."""
+    import pandas as pd
+
     s = pd.Series(codes).astype(str).str.strip().str.upper()
     s = s.where(~s.str.fullmatch(r"\d+\.0+"), s.str.split(".").str[0])  # 301.0 from a numeric column
     s = s.str.replace(r"K$", "", regex=True)
@@ -126,6 +131,8 @@ def read_reclass_table(path: str | os.PathLike) -> dict[int, int]:
     p = Path(path)
     if not p.exists():
         raise ConfigError(f"{p}: no such reclass table")
+    import pandas as pd
+
     df = pd.read_csv(p)
     df.columns = [c.strip().lower() for c in df.columns]
     if not {"code", "lucode"} <= set(df.columns):

@@ -57,3 +57,7 @@ def test_local_scheduler_follows_dask_config():
     import dask.threaded
 
     assert local_scheduler() is dask.threaded.get
+
+
+def test_styles_and_class_names_need_no_pandas():
+    assert "pandas" not in _loaded("import kunsink.styles, kunsink.landcover")
