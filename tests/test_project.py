@@ -429,6 +429,11 @@ def test_greenspace_by_year_is_read_checked_and_written_back(tmp_path):
     assert "layers.greenspace.2020: file not found: missing.gpkg" in msg
     assert "layers.greenspace.1066: the year must lie in 1900–2200" in msg
     assert "layers.greenspace.2025.encoding: unknown encoding 'nope'" in msg
+    quoted = "version: 1\nlayers:\n  residential: r.gpkg\n  greenspace:\n    '2020': g20.gpkg\n    2025: g25.shp\n"
+    (tmp_path / "q.yaml").write_text(quoted, encoding="utf-8")
+    with pytest.raises(ProjectFileError, match=r"layers.greenspace.2020: by year, every key must be a year written "
+                                               r"as a whole number"):
+        load_project(tmp_path / "q.yaml")
 
 
 def test_adding_a_year_is_one_run_and_a_changed_year_needs_revise(tmp_path, capsys):
@@ -478,6 +483,34 @@ def test_adding_a_year_is_one_run_and_a_changed_year_needs_revise(tmp_path, caps
     assert main(["run", str(write({2022: "data/lc2024.tif", 2023: "data/lc2023.tif", 2024: "data/lc2024.tif"})),
                  "--revise"]) == 0
     assert list(revisions()["action"])[-1] == "removed" and revisions().iloc[-1]["year"] == 2021
+    capsys.readouterr()
+    now = {2022: "data/lc2024.tif", 2023: "data/lc2023.tif", 2024: "data/lc2024.tif"}
+    # a file changed where it lies (a re-downloaded release under the same name): refused, then revised
+    import rasterio
+
+    with rasterio.open(data / "lc2023.tif", "r+") as ds:
+        arr = ds.read(1)
+        arr[:5, :5] = 2
+        ds.write(arr, 1)
+    assert main(["run", str(write(now))]) == 2
+    assert "land cover 2023 (lc2023.tif) has changed since it was recorded" in capsys.readouterr().err
+    assert main(["run", str(write(now)), "--revise"]) == 0
+    assert list(revisions()["action"])[-1] == "revised" and revisions().iloc[-1]["year"] == 2023
+    kept = sorted(p.relative_to(tmp_path) for p in (tmp_path / "out").rglob("*"))
+    # refused before the folder is touched: a year on another grid, too few years for a series, a broken
+    # year (the stage fails: the earlier run is put back), the CLI's --append-to into a project's series
+    _crop_raster(annual / "landcover_2024.tif", data / "shifted.tif", BOX, shift=(30.0, 0.0))
+    assert main(["run", str(write(now | {2025: "data/shifted.tif"}))]) == 2
+    assert "land cover 2025 (shifted.tif) is on a different grid from 2022" in capsys.readouterr().err
+    assert main(["run", str(write({2022: "data/lc2024.tif", 2023: "data/lc2023.tif"}))]) == 2
+    assert "holds an annual carbon series" in capsys.readouterr().err
+    (data / "broken.tif").write_bytes(b"II*\x00" + b"\x00" * 400)
+    assert main(["run", str(write(now | {2025: "data/broken.tif"}))]) == 2
+    assert "the earlier run in" in capsys.readouterr().err
+    assert main(["carbon", "--landcover", f"2025={data / 'lc2021.tif'}", "--append-to",
+                 str(tmp_path / "out" / "carbon" / "series")]) == 2
+    assert "belongs to the project run" in capsys.readouterr().err
+    assert sorted(p.relative_to(tmp_path) for p in (tmp_path / "out").rglob("*")) == kept
     # an unreadable record of the earlier series: refused, then a fresh history with --revise
     (tmp_path / "out" / "carbon" / "series" / "series.json").write_text("{", encoding="utf-8")
     capsys.readouterr()

@@ -476,6 +476,11 @@ def plan_append(series_dir: str | os.PathLike, new: Mapping[int, str | os.PathLi
 
     folder = Path(series_dir)
     meta_path = folder / "series.json"
+    run_root = folder.resolve().parent.parent
+    if not exact and (run_root / "run.json").is_file() and (run_root / "kunsink.resolved.yaml").is_file():
+        raise ConfigError(f"--append-to {folder}: this series belongs to the project run in {run_root}; add the "
+                          "year under layers.landcover in the project file and kunsink run it again (the run "
+                          "keeps its report and records in step)")
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         summary = meta["summary"]
@@ -522,8 +527,9 @@ def plan_append(series_dir: str | os.PathLike, new: Mapping[int, str | os.PathLi
             changes.append({"at": now, "year": year, "action": "added", "file": str(path.resolve()),
                             "sha256": digest, "previous_sha256": None})
         merged[year] = path
+    handled = {c["year"] for c in changes}
     for year, path in recorded.items():
-        if merged.get(year) != path:
+        if year in handled or merged.get(year) != path:
             continue
         if not path.exists():
             raise InputError(f"land cover {year} recorded in {folder} is missing ({path}); give it again with "
@@ -537,10 +543,12 @@ def plan_append(series_dir: str | os.PathLike, new: Mapping[int, str | os.PathLi
 @user_errors
 def run_carbon_series(landcovers: Mapping[int, str | os.PathLike], out_dir: str | os.PathLike, *,
                       targets: Any = None, revisions: list[dict[str, Any]] | None = None,
-                      **kwargs: Any) -> CarbonSeries:
+                      recorded_settings: Mapping[str, Any] | None = None, **kwargs: Any) -> CarbonSeries:
     """:func:`compute_carbon_series` then :func:`write_carbon_series` into ``out_dir`` (checked by the output guard).
 
-    ``revisions`` is the history written with the series (see :func:`plan_append`)."""
+    ``revisions`` is the history written with the series (see :func:`plan_append`);
+    ``recorded_settings`` replace entries of the recorded settings (e.g. the zones layer a caller read
+    into a temporary copy)."""
     import datetime as dt
 
     from ..guard import check_outputs
@@ -553,6 +561,7 @@ def run_carbon_series(landcovers: Mapping[int, str | os.PathLike], out_dir: str 
     work = new_staging(out, "carbon-series")
     try:
         result = compute_carbon_series(landcovers, workdir=work, **kwargs)
+        result.summary["settings"].update(recorded_settings or {})
         result.summary["computed_at"] = dt.datetime.now().astimezone().isoformat(timespec="seconds")
         result.summary["revisions"] = revisions or [
             {"at": result.summary["computed_at"], "year": y, "action": "added", "file": result.summary["landcover"][str(y)],

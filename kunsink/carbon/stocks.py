@@ -118,6 +118,9 @@ def _offsets(chunks: tuple[tuple[int, ...], ...]) -> tuple[np.ndarray, np.ndarra
 def _pair_block(bas, alt, window: tuple[int, int], zones_fn, nodata: tuple[Any, Any], ov_bas: dict[str, Any],
                 ov_alt: dict[str, Any], ov_nodata: tuple[dict[str, Any], dict[str, Any]]) -> dict[str, Any]:
     """Statistics of one chunk at one or two dates (zones rasterised once for both)."""
+    if (alt is not None and zones_fn is None and not ov_bas and not ov_alt and bas.dtype == np.uint8
+            and alt.dtype == np.uint8):
+        return _pair_block_uint8(bas, alt, nodata)
     zones = zones_fn(window, bas.shape) if zones_fn is not None else None
     out = {"bas": _stats_block(bas, nodata[0], zones, ov_bas, ov_nodata[0])}
     if alt is not None:
@@ -126,6 +129,25 @@ def _pair_block(bas, alt, window: tuple[int, int], zones_fn, nodata: tuple[Any, 
         if zones is not None:
             out["trans_zone"] = _zone_transition_block(bas, alt, zones, nodata[0], nodata[1])
     return out
+
+
+def _pair_block_uint8(bas: np.ndarray, alt: np.ndarray, nodata: tuple[Any, Any]) -> dict[str, Any]:
+    """:func:`_pair_block` for two uint8 dates without zones or raster pools: one 256 × 256 count of
+    (code, code_alt) pairs over all pixels gives each date's counts (its margins) and the transitions
+    (nodata rows and columns dropped after counting); the same Series as the general path."""
+    pairs = np.bincount(((bas.astype(np.uint16) << 8) | alt).ravel(), minlength=65536).reshape(256, 256)
+    codes = np.arange(256)
+    keep_b = codes != nodata[0] if nodata[0] is not None else np.ones(256, bool)
+    keep_a = codes != nodata[1] if nodata[1] is not None else np.ones(256, bool)
+
+    def margin(counts: np.ndarray, keep: np.ndarray) -> dict[str, pd.Series]:
+        keys = np.flatnonzero(counts * keep)
+        return {"count": pd.Series(counts[keys], index=keys, dtype="int64")}
+
+    both = pairs * keep_b[:, None] * keep_a[None, :]
+    flat = np.flatnonzero(both)
+    trans = pd.Series(both.ravel()[flat], index=((flat // 256) << 32) + flat % 256, dtype="int64")
+    return {"bas": margin(pairs.sum(axis=1), keep_b), "alt": margin(pairs.sum(axis=0), keep_a), "trans": trans}
 
 
 def _zone_transition_block(bas: np.ndarray, alt: np.ndarray, zones: np.ndarray, nodata_bas: Any,

@@ -228,30 +228,37 @@ def mine_series(by_year: pd.DataFrame, period: tuple[int, int] = (2023, 2025), *
 def mine_ndvi_series(site_ndvi: pd.DataFrame) -> pd.DataFrame:
     """Mean NDVI over the mine sites per year, weighted by each site's valid pixels (``mine_site_ndvi``).
 
+    Only sites with a mean in every year are counted (a balanced panel): a site lost to cloud in one year
+    would otherwise move the mean although no site changed.
+
     Parameters
     ----------
     site_ndvi : DataFrame
-        One row per site and year: ``year``, ``ndvi_mean`` (unitless, −1…1; NaN where too few
-        pixels) and ``pixels`` (valid pixels) — :func:`kunsink.mines.recovery.site_ndvi`.
+        One row per site and year: ``site_id``, ``year``, ``ndvi_mean`` (unitless, −1…1; NaN where too
+        few pixels) and ``pixels`` (valid pixels) — :func:`kunsink.mines.recovery.site_ndvi`.
 
     Returns
     -------
     DataFrame
-        Index ``year``; ``mine_site_ndvi`` (unitless). Years where no site has a mean are left out.
+        Index ``year``; ``mine_site_ndvi`` (unitless). Empty where no site has a mean in every year.
 
     Examples
     --------
-    >>> t = pd.DataFrame({"year": [2020, 2020, 2025], "ndvi_mean": [0.1, 0.4, 0.3], "pixels": [300, 100, 50]})
-    >>> mine_ndvi_series(t)["mine_site_ndvi"].round(3).tolist()
-    [0.175, 0.3]
+    >>> t = pd.DataFrame({"site_id": ["A", "B", "A", "B", "C"], "year": [2020, 2020, 2025, 2025, 2025],
+    ...                   "ndvi_mean": [0.1, 0.4, 0.3, 0.5, 0.9], "pixels": [300, 100, 300, 100, 50]})
+    >>> mine_ndvi_series(t)["mine_site_ndvi"].round(3).tolist()  # C has no 2020 value: not counted
+    [0.175, 0.35]
     """
-    missing = {"year", "ndvi_mean", "pixels"} - set(site_ndvi.columns)
+    missing = {"site_id", "year", "ndvi_mean", "pixels"} - set(site_ndvi.columns)
     if missing:
         raise InputError(f"mine NDVI: needs columns {', '.join(sorted(missing))}")
     t = site_ndvi.assign(year=_whole(site_ndvi["year"], "mine NDVI: year"),
                          v=pd.to_numeric(site_ndvi["ndvi_mean"], errors="coerce"),
                          w=pd.to_numeric(site_ndvi["pixels"], errors="coerce").fillna(0.0))
     t = t[t["v"].notna() & (t["w"] > 0)]
+    n_years = site_ndvi["year"].nunique()
+    per_site = t.groupby("site_id")["year"].nunique()
+    t = t[t["site_id"].isin(per_site.index[per_site == n_years])]
     g = t.assign(vw=t["v"] * t["w"]).groupby("year")
     out = pd.DataFrame({"mine_site_ndvi": g["vw"].sum() / g["w"].sum()})
     out.index = pd.Index(out.index.astype(int), name="year")

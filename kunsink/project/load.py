@@ -368,6 +368,12 @@ class _Validator:
         if kind == "layer_years":
             if isinstance(v, dict) and v and all(isinstance(k, int) and not isinstance(k, bool) for k in v):
                 return self._layer_years(v, key)
+            if isinstance(v, dict) and any(isinstance(k, int) or str(k).strip().isdigit() for k in v):
+                for k in v:
+                    if not (isinstance(k, int) and not isinstance(k, bool)):
+                        self.bad(f"{key}.{k}", "by year, every key must be a year written as a whole number such "
+                                               f"as 2020 (not text, not {k!r}); or give one layer {{path: …}}")
+                return None
             return self._layer(v, key)
         if kind == "record":
             if not isinstance(v, dict):

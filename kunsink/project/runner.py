@@ -231,12 +231,21 @@ def _prepare_out(out_dir: Path, inputs: list[Path]) -> Path | None:
 
 @contextlib.contextmanager
 def _replacing(out_dir: Path, inputs: list[Path]):
-    """The output folder for one run: the earlier run is deleted when this one ends (complete, or stopped by
-    a failing stage, whose earlier stages are complete), and put back if this one is interrupted or crashes."""
+    """The output folder for one run: the earlier run is deleted when this one ends complete, and put back if
+    this one fails, is interrupted or crashes (a failing stage's earlier stages are kept only where there was
+    no earlier run to put back)."""
     old = _prepare_out(out_dir, inputs)
     try:
         yield
-    except StageFailed:
+    except StageFailed as exc:
+        if old is not None:
+            shutil.rmtree(out_dir, ignore_errors=True)
+            if not out_dir.exists():
+                os.replace(old, out_dir)
+                old = None
+                why = str(exc).split("; complete: ")[0].split("; nothing else was written")[0]
+                raise StageFailed(f"{why}; the earlier run in {out_dir} is kept as it was", exc.run,
+                                  exc.exit_code) from exc
         raise
     except BaseException:
         if old is not None:
@@ -314,20 +323,50 @@ def _zones_path(s: dict[str, Any], work: Path) -> str | None:
     return str(write_vector(gdf, work / "zones.gpkg", layer="zones"))
 
 
-def _series_history(s: dict[str, Any], out_dir: Path, revise: bool) -> list[dict[str, Any]] | None:
+def _check_grids(landcovers: dict[int, str]) -> None:
+    """Refuse land covers of one project on different grids, from their headers, before anything is written."""
+    import rasterio
+    from rasterio.errors import RasterioIOError
+
+    first = None
+    for year, path in sorted(landcovers.items()):
+        if Path(path).suffix.lower() not in (".tif", ".tiff", ".vrt"):
+            continue  # polygons (三调) are rasterised by the stage
+        try:
+            with rasterio.open(path) as ds:
+                grid = (ds.crs, ds.transform, ds.width, ds.height)
+        except (RasterioIOError, OSError):
+            continue  # unreadable: the stage says so with the file's name
+        if first is None:
+            first = (year, Path(path).name, grid)
+        elif grid != first[2]:
+            raise ConfigError(f"land cover {year} ({Path(path).name}) is on a different grid from {first[0]} "
+                              f"({first[1]}): CRS, extent and pixel size must match; align them first")
+
+
+def _series_history(s: dict[str, Any], out_dir: Path, revise: bool,
+                    series_this_time: bool = True) -> list[dict[str, Any]] | None:
     """The revision history for this run's annual series, checked against an earlier run's in ``out_dir``.
 
     ``None`` where there is no series this time or no earlier one. A year recorded earlier from other
     data, changed since, or left out of the project is refused unless ``revise``; nothing is written.
     """
-    from ..carbon.series import plan_append
-
     import json
+
+    from ..carbon.series import plan_append
 
     years = s["layers"]["landcover"]
     earlier = out_dir / "carbon" / "series"
-    if len(years) < 3 or not (earlier / "series.json").is_file():
+    if not (earlier / "series.json").is_file():
         return None
+    if not series_this_time:
+        if revise:
+            return None
+        why = ("carbon is not run this time (--only, or carbon.run: false)" if len(years) >= 3
+               else f"the project now gives {len(years)} land-cover year(s), too few for a series")
+        raise ConfigError(f"{out_dir} holds an annual carbon series and its revision history; {why}, so this run "
+                          "would replace it without one — give kunsink run --revise to replace it anyway, or "
+                          "another --out")
     try:
         record = json.loads((earlier / "series.json").read_text(encoding="utf-8"))["summary"]
         readable = isinstance(record["landcover"], dict) and isinstance(record["inputs_sha256"], dict)
@@ -340,6 +379,14 @@ def _series_history(s: dict[str, Any], out_dir: Path, revise: bool) -> list[dict
                           "kunsink run --revise to start the series' history afresh (or another --out)")
     _, _, history, _ = plan_append(earlier, years, revise=revise, exact=True, hint="kunsink run --revise")
     return history
+
+
+def _zones_record(s: dict[str, Any]) -> dict[str, Any]:
+    """The zones as the project names them (a layer read with its encoding is passed on as a temporary copy)."""
+    z = s["layers"]["zones"]
+    if z is None:
+        return {}
+    return {"zones": z["path"], "zones_layer": z.get("layer"), "zones_encoding": _encoding_for(z, s["encoding"])}
 
 
 def _stage_carbon(s: dict[str, Any], stage_dir: Path, work: Path, say: Callable[[str], None],
@@ -364,7 +411,8 @@ def _stage_carbon(s: dict[str, Any], stage_dir: Path, work: Path, say: Callable[
         out["series"] = run_carbon_series(lc, stage_dir / "series", scheme=c["scheme"],
                                           densities=s["layers"]["densities"], zones=_zones_path(s, work),
                                           zone_field=c["zone_field"], base_year=base, mc=c["mc"], seed=c["seed"],
-                                          chunks=c["chunks"], revisions=revisions)
+                                          chunks=c["chunks"], revisions=revisions,
+                                          recorded_settings=_zones_record(s))
     return out
 
 
@@ -420,16 +468,21 @@ def _greenspace_years(s: dict[str, Any], dated: dict[int, dict[str, Any]], main_
 
     g = s["greenspace"]
     lcs = s["layers"]["landcover"]
-    fallback = lcs.get(g["landcover_year"]) if g["landcover_year"] else None
     out: dict[int, dict[str, Any]] = {main_year: {"coverage": main.get("coverage"), "indicators": main.get("indicators"),
                                                   "landcover_year": g["landcover_year"]}}
+    notes = main["coverage"].summary.setdefault("notes", [])
+    notes.append(f"green space by year ({', '.join(map(str, dated))}): earlier years measured in straight lines "
+                 "with this run's residential layer and population")
     for year, layer in dated.items():
         if year == main_year:
             continue
         s_year = {**s, "layers": {**s["layers"], "greenspace": layer}}
         gs_paths, gs_names = _layer_args(s_year, ("greenspace",))
         layer_names = {k: v for k, v in names.items() if k != "greenspace"} | gs_names
-        lc_year = year if year in lcs else g["landcover_year"]
+        lc_year = year if year in lcs else None  # another year's land cover would misdate the cover ratios
+        if lc_year is None and g["indicators"]:
+            notes.append(f"green space {year}: no land cover for {year}, so its land-cover indicators (green-cover "
+                         "ratio) are not computed")
         cov = run_coverage(paths["residential"], gs_paths["greenspace"], folder / str(year) / "coverage",
                            profile=g["profile"], mode="line", population_total=g["population_total"],
                            cell_m=g["cell_m"], layers=layer_names)
@@ -437,7 +490,9 @@ def _greenspace_years(s: dict[str, Any], dated: dict[int, dict[str, Any]], main_
         if g["indicators"]:
             ind = run_indicators(gs_paths["greenspace"], folder / str(year) / "indicators",
                                  residential=paths["residential"], population_total=g["population_total"],
-                                 landcover=lcs.get(year, fallback), profile=g["profile"], layers=layer_names)
+                                 landcover=lcs.get(year), profile=g["profile"], layers=layer_names)
+        for r in (cov, ind):
+            notes += [f"green space {year}: {n}" for n in ((getattr(r, "summary", None) or {}).get("notes") or [])]
         out[year] = {"coverage": cov, "indicators": ind, "landcover_year": lc_year}
     return dict(sorted(out.items()))
 
@@ -655,7 +710,10 @@ def run_project(project: str | os.PathLike | Project, *, out: str | os.PathLike 
     else:
         inputs.append(project.path)
     run_carbon_stage = plan["carbon"] is None and (stages_wanted is None or "carbon" in stages_wanted)
-    history = _series_history(settings, out_dir, revise) if run_carbon_stage else None
+    if run_carbon_stage:
+        _check_grids(settings["layers"]["landcover"])
+    history = _series_history(settings, out_dir, revise,
+                              series_this_time=run_carbon_stage and len(settings["layers"]["landcover"]) >= 3)
     started = dt.datetime.now().astimezone()
     # checks the folder against every input before anything is written; an earlier run is kept aside until
     # this one ends, and comes back if this one is interrupted or crashes

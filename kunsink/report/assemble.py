@@ -412,7 +412,9 @@ def _layer(run: Any, role: str) -> Any:
     from ..config import get_working_crs
     from ..io import read_vector
 
-    item = (run.settings or {}).get("layers", {}).get(role)
+    from ..project.load import latest_layer
+
+    item = latest_layer((run.settings or {}).get("layers", {}).get(role))  # by year: the latest year's
     if not item or not isinstance(item, dict) or not item.get("path"):
         return None
     gdf = read_vector(item["path"], layer=item.get("layer"), encoding=item.get("encoding"))
