@@ -435,3 +435,57 @@ def test_unreachable_homes_on_a_disconnected_street_are_counted():
     assert r.summary["network"]["components"] == 2
     assert set(r.unreachable["res_id"]) == {"cut_off"}
     assert np.isnan(r.neighbourhoods.set_index("res_id").loc["cut_off", "r_net_m"])
+
+
+# --- fast paths agree with the plain GEOS operations they replace -----------------------------------
+
+def test_snap_points_matches_geos_nearest_and_leaves_ties_to_it():
+    rng = np.random.default_rng(3)
+    a = rng.uniform(0, 1000, (400, 2)) + (X0, Y0)
+    b = a + rng.uniform(-60, 60, (400, 2))
+    net = nw.build_network(_gdf(shapely.linestrings(np.stack([a, b], axis=1))))
+    xy = rng.uniform(-100, 1100, (3000, 2)) + (X0, Y0)
+    xy[:4] = [(X0 + 2000, Y0), (X0 - 900, Y0 - 900), (X0 + 500, Y0 + 500), (X0 + 10, Y0 + 10)]  # far ones too
+    got = nw.snap_points(net, xy, 300.0)
+    pi, ei = net.tree().query_nearest(shapely.points(xy), max_distance=300.0, all_matches=False)
+    want_d = np.full(len(xy), np.inf)
+    want_d[pi] = shapely.distance(shapely.points(xy[pi]), net.segments()[ei])
+    assert np.array_equal(got.ok, np.isfinite(want_d))
+    assert np.allclose(got.offset_m[got.ok], want_d[got.ok], rtol=0, atol=1e-9)
+    # a point equally near two parallel streets: the nearest-neighbour query decides, as it did before
+    two = nw.build_network(_gdf([LineString([(X0, Y0), (X0 + 100, Y0)]), LineString([(X0, Y0 + 20), (X0 + 100, Y0 + 20)])]))
+    mid = np.array([[X0 + 50, Y0 + 10]])
+    _, e = two.tree().query_nearest(shapely.points(mid), all_matches=False)
+    assert nw.snap_points(two, mid, 100.0).edge.tolist() == e.tolist()
+
+
+def test_home_cells_pieces_equal_exact_overlay_even_where_rectangle_clipping_fails():
+    from pathlib import Path
+
+    import pyogrio
+
+    demo = Path(__file__).resolve().parents[1] / "data" / "demo" / "kundulun_demo.gpkg"
+    real = pyogrio.read_dataframe(demo, layer="residential", where="res_id IN ('R0008', 'R0019')")
+    with pytest.raises(shapely.errors.GEOSException):  # GEOS's rectangle clipping refuses a cell of R0008
+        shapely.clip_by_rect(real.geometry.values[0], 392300.0, 4506700.0, 392325.0, 4506725.0)
+    ring = box(X0 + 200, Y0, X0 + 330, Y0 + 130).difference(box(X0 + 240, Y0 + 40, X0 + 290, Y0 + 90))
+    slanted = shapely.affinity.rotate(box(X0 + 400, Y0, X0 + 520, Y0 + 80), 23)
+    geoms = list(real.geometry.values) + [ring, slanted]
+    res, _, _ = prepare_residential(_gdf(geoms, population=[10.0, 20.0, 30.0, 40.0]))
+    homes = home_cells(res, 25.0)
+    b = shapely.bounds(homes.pieces)
+    ix, iy = np.floor((b[:, 0] + b[:, 2]) / 50.0), np.floor((b[:, 1] + b[:, 3]) / 50.0)
+    cells = shapely.box(ix * 25, iy * 25, ix * 25 + 25, iy * 25 + 25)
+    exact = shapely.intersection(cells, np.asarray(geoms, dtype=object)[homes.res])
+    assert np.allclose(homes.area_m2, shapely.area(exact), rtol=0, atol=1e-6)
+    assert np.allclose(np.bincount(homes.res, weights=homes.area_m2), shapely.area(geoms), rtol=1e-9)
+    assert shapely.dwithin(homes.pieces, shapely.points(homes.xy), 1e-6).all()  # every home on its piece
+
+
+def test_tag_tests_per_distinct_value_match_the_per_row_reading():
+    lines = _gdf([LineString([(X0, Y0), (X0 + 10, Y0)])] * 6,
+                 highway=[" Motorway", "residential", None, "footway", "桥", "service"],
+                 foot=["yes", "no", None, "designated", None, "YES"], access=["no", None, "private", "no", "no", "private"],
+                 bridge=[None, "viaduct", "no", True, None, "1"], layer=[0, None, "-1", "x", 0, 0])
+    assert nw.walkable_mask(lines).tolist() == [False, False, False, True, False, True]
+    assert nw.exempt_mask(lines).tolist() == [False, True, True, True, True, True]
