@@ -182,7 +182,7 @@ def test_annual_update_appends_refuses_a_changed_year_and_keeps_revisions(three,
 def test_byte_transitions_equal_the_masked_counts(data):
     """The series' unmasked uint8 transition counts equal the two-date model's masked ones."""
     from kunsink.carbon.series import _byte_pairs
-    from kunsink.carbon.stocks import _transition_block, _zone_transition_block
+    from kunsink.carbon.stocks import _stats_block, _transition_block, _zone_transition_block
 
     h, w = data.draw(st.integers(1, 40)), data.draw(st.integers(1, 40))
     codes = st.sampled_from([0, 1, 2, 5, 9, 255])
@@ -194,6 +194,9 @@ def test_byte_transitions_equal_the_masked_counts(data):
                      dtype="int32").reshape(h, w) if zoned else None
     pairs = ((0, 1), (1, 2), (0, 2))
     got = _byte_pairs(blocks, nodata, pairs, zones)
+    for d in range(3):
+        want = _stats_block(blocks[d], nodata[d], zones, {}, {})["count"].sort_index()
+        assert got["stats"][d]["count"].sort_index().equals(want)
     for i, j in pairs:
         want = _transition_block(blocks[i], blocks[j], nodata[i], nodata[j]).sort_index()
         assert got["trans"][(i, j)].sort_index().equals(want)
