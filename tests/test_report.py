@@ -162,3 +162,14 @@ def test_a_failing_browser_costs_only_the_pdf(inputs, tmp_path, monkeypatch):
     assert sorted(f.name for f in files) == ["report.docx", "report.html"]
     assert notes and "report.pdf not written" in notes[0] and "exit 3" in notes[0]
     assert not (out / "report.pdf").exists()
+
+
+def test_years_in_tables_have_no_thousands_separator():
+    import pandas as pd
+
+    from kunsink.report.document import Table, Text
+
+    frame = pd.DataFrame({"year": [2023, 2024], "planned": [2025.0, None], "latest_year": [2025, 2025],
+                          "area_m2": [12345.0, 2023.0]})
+    cells = Table(Text("t", "t"), frame, decimals={"area_m2": 0}).cells()
+    assert cells == [["2023", "2025", "2025", "12,345"], ["2024", "", "2025", "2,023"]]

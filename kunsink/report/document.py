@@ -67,11 +67,30 @@ class Table:
         return [self.columns.get(c, Text(str(c), str(c))) for c in self.frame.columns]
 
     def cells(self) -> list[list[str]]:
-        """Every cell as display text (numbers formatted, missing values blank)."""
+        """Every cell as display text (numbers formatted, missing values blank; years without separators)."""
+        years = [_is_year_column(c) for c in self.frame.columns]
         rows = []
         for rec in self.frame.itertuples(index=False, name=None):
-            rows.append([format_number(v, self.decimals.get(c)) for c, v in zip(self.frame.columns, rec)])
+            rows.append([_year_text(v) if y else format_number(v, self.decimals.get(c))
+                         for c, v, y in zip(self.frame.columns, rec, years)])
         return rows
+
+
+def _is_year_column(name: Any) -> bool:
+    """``year``, ``planned_year``, ``latest_year``, ``planned`` … hold calendar years, not quantities."""
+    text = str(name).lower()
+    return text in ("year", "planned", "年份") or text.endswith("_year") or text.startswith("year_")
+
+
+def _year_text(value: Any) -> str:
+    """A year as written (``2023``), blank for missing; anything else as :func:`format_number` shows it."""
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return format_number(value)
+    if not math.isfinite(f):
+        return ""
+    return str(int(f)) if f.is_integer() and 1000 <= abs(f) <= 9999 else format_number(value)
 
 
 @dataclass(frozen=True)
