@@ -457,3 +457,18 @@ def test_a_change_of_exactly_minus_one_is_data(pair, tmp_path):
     assert _rel(float(change[both].astype("float64").sum() * px_ha), r.summary["change_mgc"]) < 1e-7
     with rasterio.open(tmp_path / "o" / "npv_bas_alt.tif") as ds:
         assert np.isnan(ds.nodata) and np.isfinite(ds.read(1)[moved]).all()
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**16), nodata=st.sampled_from([(0, 0), (None, None), (255.0, 255), (0, None),
+                                                          (float("nan"), float("nan")), (-9999.0, 3)]))
+def test_uint8_pair_counts_equal_the_general_path(seed, nodata):
+    from kunsink.carbon.stocks import _pair_block, _stats_block, _transition_block
+
+    rng = np.random.default_rng(seed)
+    bas = rng.integers(0, int(rng.integers(2, 257)), (40, 37)).astype(np.uint8)
+    alt = rng.integers(0, 12, (40, 37)).astype(np.uint8)
+    fast = _pair_block(bas, alt, (0, 0), None, nodata, {}, {}, ({}, {}))
+    assert fast["bas"]["count"].equals(_stats_block(bas, nodata[0], None, {}, {})["count"])
+    assert fast["alt"]["count"].equals(_stats_block(alt, nodata[1], None, {}, {})["count"])
+    assert fast["trans"].equals(_transition_block(bas, alt, nodata[0], nodata[1]))
