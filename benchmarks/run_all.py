@@ -7,7 +7,8 @@ or last output line, wall time, PASS/FAIL by exit status), so that every run lea
 Quick mode (``make bench-quick``, ``--quick``): small sizes, a regression guard that prints the ratios but
 asserts no timing. A script whose ``--help`` mentions ``--quick`` gets ``--quick``; another gets the small
 arguments of its benchmarks/README.md section (``QUICK_ARGS``) or is skipped with the reason printed.
-Quick runs leave ``runs.log`` as it was: lines a script appended anyway are printed and taken out again.
+Quick runs leave ``runs.log`` as it was: lines a script appended anyway (lines naming it) are printed and
+taken out again; lines other jobs append meanwhile stay.
 
 Each script's last output line starting with ``SUMMARY:`` is its entry in the final table (else its last
 line). Exit status 1 when any script failed.
@@ -165,12 +166,14 @@ def main() -> int:
         summary = summary_of(lines)
         status = "PASS" if code == 0 else f"FAIL (exit {code})"
         after = LOG.read_bytes() if LOG.exists() else b""
-        added = after[len(before):] if after.startswith(before) else b""
-        if args.quick and added:
-            LOG.write_bytes(before)
+        added = after[len(before):].decode("utf-8", "replace") if after.startswith(before) else ""
+        own = [ln for ln in added.splitlines(keepends=True) if p.name in ln]
+        if args.quick and own:  # lines other jobs appended meanwhile stay
+            LOG.write_bytes(before + "".join(ln for ln in added.splitlines(keepends=True)
+                                             if p.name not in ln).encode("utf-8"))
             print(f"(quick run: the line(s) {p.name} appended to {LOG.name} taken out again: "
-                  f"{added.decode('utf-8', 'replace').strip()[:200]}…)")
-        elif not args.quick and p.name not in added.decode("utf-8", "replace"):
+                  f"{''.join(own).strip()[:200]}…)")
+        elif not args.quick and not own:
             record_run(p.name, f"recorded by run_all.py (the script writes no line of its own): {summary}; "
                                f"script wall {wall:.1f} s, CPU {cpu:.1f} s, peak RSS {rss:.0f} MB", passed=code == 0,
                        log=args.log)
