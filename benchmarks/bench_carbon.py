@@ -284,9 +284,9 @@ def main() -> int:
               f"{repeat} run(s) of each, interleaved, best wall counts")
         configs: dict[str, list[str]] = {}
         if have_invest:
-            probe = run_child([args.invest_python, "-c", INVEST_DEFAULT_WORKERS], tmp)
-            default_workers = probe.result.get("n_workers")
-            print(f"  InVEST's n_workers when not given (its MODEL_SPEC): {default_workers}")
+            if not args.quick:  # --quick runs InVEST at n_workers=2 only
+                probe = run_child([args.invest_python, "-c", INVEST_DEFAULT_WORKERS], tmp)
+                print(f"  InVEST's n_workers when not given (its MODEL_SPEC): {probe.result.get('n_workers')}")
             for label, nw in (("invest_2", "2"),) if args.quick else (("invest_default", "default"), ("invest_2", "2")):
                 configs[label] = [args.invest_python, "-c", INVEST_CHILD, "{out}", str(bas), str(alt), str(pools), nw]
         else:
