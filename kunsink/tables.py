@@ -189,6 +189,8 @@ def _cell_value(v: Any) -> Any:
 
 
 def _write_sheet(ws: Any, df: pd.DataFrame, synthetic: bool) -> None:
+    """One table into a write-only worksheet (rows streamed: sizes and panes are set before the rows)."""
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
@@ -197,21 +199,11 @@ def _write_sheet(ws: Any, df: pd.DataFrame, synthetic: bool) -> None:
     frame = round_frame(df)
     cols = [str(c) for c in frame.columns]
     specs = [column_spec(c) for c in cols]
-    head_font, head_fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
-    en_font = Font(italic=True, color="404040")
-    for j, spec in enumerate(specs, start=1):
-        zh = ws.cell(row=1, column=j, value=_cell_value(spec.label_zh))
-        en = ws.cell(row=2, column=j, value=_cell_value(spec.label_en))
-        for c in (zh, en):
-            c.data_type = "s"  # a header is text, never a formula
-            c.fill = head_fill
-            c.alignment = Alignment(wrap_text=True, vertical="top")
-        zh.font, en.font = head_font, en_font
     formats = []
-    for j, col in enumerate(cols):
+    for j in range(len(cols)):
         s = frame.iloc[:, j]
         if pd.api.types.is_bool_dtype(s.dtype):
-            formats.append("General")
+            formats.append(None)
         elif pd.api.types.is_integer_dtype(s.dtype) and specs[j].decimals is None:
             formats.append("0")
         elif pd.api.types.is_numeric_dtype(s.dtype):
@@ -220,37 +212,68 @@ def _write_sheet(ws: Any, df: pd.DataFrame, synthetic: bool) -> None:
             formats.append(None)
     widths = [max(_display_width(specs[j].label_zh), _display_width(specs[j].label_en)) / 1.6
               for j in range(len(cols))]
-    for i, row in enumerate(frame.itertuples(index=False, name=None), start=3):
+    for row in frame.head(200).itertuples(index=False, name=None):  # widths from the first rows are enough
         for j, v in enumerate(row):
             value = _cell_value(v)
             if value is None:
                 continue
-            cell = ws.cell(row=i, column=j + 1, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # stored as text: never run as a formula
-                if value.startswith(FORMULA_PREFIXES):
-                    cell.quotePrefix = True  # and stays text when edited
-            elif isinstance(value, (dt.date, dt.datetime)):
-                cell.number_format = "yyyy-mm-dd" if not isinstance(value, dt.datetime) else "yyyy-mm-dd hh:mm"
-            elif formats[j] is not None and not isinstance(value, bool):
-                cell.number_format = formats[j]
-            if i < 203:  # widths from the first rows are enough
-                shown = f"{value:,.{specs[j].decimals}f}" if isinstance(value, float) and specs[j].decimals \
-                    is not None else str(value)
-                widths[j] = max(widths[j], _display_width(shown))
+            shown = f"{value:,.{specs[j].decimals}f}" if isinstance(value, float) and specs[j].decimals \
+                is not None else str(value)
+            widths[j] = max(widths[j], _display_width(shown))
     for j, w in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(j)].width = min(max(8.0, w + 2), 48.0)
-    ws.row_dimensions[1].height = 30
-    ws.freeze_panes = "A3"
     if synthetic:
-        banner = ws.cell(row=1, column=len(cols) + 2, value=SYNTHETIC_BANNER)
-        banner.font = Font(bold=True, color="C00000")
-        banner.fill = PatternFill("solid", fgColor="FFF2CC")
         ws.column_dimensions[get_column_letter(len(cols) + 2)].width = _display_width(SYNTHETIC_BANNER) + 2
         ws.sheet_properties.tabColor = "C00000"
         ws.oddHeader.center.text = "合成数据 SYNTHETIC"
+    ws.freeze_panes = "A3"
     if len(frame):
         ws.auto_filter.ref = f"A2:{get_column_letter(max(1, len(cols)))}{len(frame) + 2}"
+    head_font, head_fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
+    en_font = Font(italic=True, color="404040")
+    wrap = Alignment(wrap_text=True, vertical="top")
+    heads = []
+    for attr, font in (("label_zh", head_font), ("label_en", en_font)):
+        row = []
+        for spec in specs:
+            c = WriteOnlyCell(ws, value=_cell_value(getattr(spec, attr)))
+            c.data_type = "s"  # a header is text, never a formula
+            c.font, c.fill, c.alignment = font, head_fill, wrap
+            row.append(c)
+        heads.append(row)
+    if synthetic:
+        banner = WriteOnlyCell(ws, value=SYNTHETIC_BANNER)
+        banner.font, banner.fill = Font(bold=True, color="C00000"), PatternFill("solid", fgColor="FFF2CC")
+        heads[0] += [None, banner]
+    ws.row_dimensions[1].height = 30
+    for row in heads:
+        ws.append(row)
+    date_fmt, time_fmt = "yyyy-mm-dd", "yyyy-mm-dd hh:mm"
+    for rec in frame.itertuples(index=False, name=None):
+        out: list[Any] = []
+        for j, v in enumerate(rec):
+            value = _cell_value(v)
+            if value is None or isinstance(value, bool):
+                out.append(value)
+            elif isinstance(value, str):
+                if value.startswith(FORMULA_PREFIXES):
+                    c = WriteOnlyCell(ws, value=value)
+                    c.data_type = "s"  # stored as text: never run as a formula
+                    c.quotePrefix = True  # and stays text when edited
+                    out.append(c)
+                else:
+                    out.append(value)
+            elif isinstance(value, (dt.date, dt.datetime)):
+                c = WriteOnlyCell(ws, value=value)
+                c.number_format = time_fmt if isinstance(value, dt.datetime) else date_fmt
+                out.append(c)
+            elif formats[j] is not None:
+                c = WriteOnlyCell(ws, value=value)
+                c.number_format = formats[j]
+                out.append(c)
+            else:
+                out.append(value)
+        ws.append(out)
 
 
 def write_xlsx(tables: Mapping[str, pd.DataFrame], path: str | os.PathLike, *,
@@ -287,40 +310,41 @@ def write_xlsx(tables: Mapping[str, pd.DataFrame], path: str | os.PathLike, *,
     from ._version import __version__
     from .io import atomic_path
 
+    from openpyxl.cell import WriteOnlyCell
+
     names = list(tables)
     sheets = sheet_names(names)
-    wb = Workbook()
-    about = wb.active
-    about.title = _ABOUT
-    flags = {}
-    for name, sheet in zip(names, sheets):
-        df = tables[name]
-        df = pd.DataFrame(df.drop(columns=[c for c in df.columns if str(c) == "geometry"]))
-        flags[name] = is_synthetic(df)
-        _write_sheet(wb.create_sheet(sheet), df, flags[name])
-    about.append([title or "kunsink 数据表 tables"])
-    about["A1"].font = Font(bold=True, size=13)
-    note = (f"kunsink {__version__}, {dt.date.today().isoformat()}; 每表第1行中文表头，第2行英文表头及单位 "
-            "row 1 Chinese headers, row 2 English headers with units")
-    about.append([note])
-    if any(flags.values()):
-        about.append([SYNTHETIC_BANNER])
-        about.cell(row=about.max_row, column=1).font = Font(bold=True, color="C00000")
-        about.sheet_properties.tabColor = "C00000"
-    about.append([])
-    about.append(["工作表 Sheet", "表 Table", "来源文件 Source file", "行数 Rows", "数据 Data"])
-    for c in about[about.max_row]:
-        c.font = Font(bold=True)
-    for name, sheet in zip(names, sheets):
-        about.append([_cell_value(sheet), _cell_value(name), _cell_value((sources or {}).get(name, "")),
-                      len(tables[name]), "合成数据 SYNTHETIC" if flags[name] else ""])
-        for c in about[about.max_row]:
-            if isinstance(c.value, str):
-                c.data_type = "s"
-        if flags[name]:
-            about.cell(row=about.max_row, column=5).font = Font(bold=True, color="C00000")
+    frames = {name: pd.DataFrame(tables[name].drop(columns=[c for c in tables[name].columns if str(c) == "geometry"]))
+              for name in names}
+    flags = {name: is_synthetic(frames[name]) for name in names}
+    wb = Workbook(write_only=True)  # rows streamed to the file: a 20,000-row table in a fraction of the time
+
+    def text(value: Any, font: Any = None) -> Any:
+        c = WriteOnlyCell(about, value=_cell_value(value))
+        if isinstance(c.value, str):
+            c.data_type = "s"  # text, never a formula
+        if font is not None:
+            c.font = font
+        return c
+
+    about = wb.create_sheet(_ABOUT)
     for col, w in zip("ABCDE", (32, 32, 44, 10, 22)):
         about.column_dimensions[col].width = w
+    if any(flags.values()):
+        about.sheet_properties.tabColor = "C00000"
+    about.append([text(title or "kunsink 数据表 tables", Font(bold=True, size=13))])
+    about.append([text(f"kunsink {__version__}, {dt.date.today().isoformat()}; 每表第1行中文表头，第2行英文表头及单位 "
+                       "row 1 Chinese headers, row 2 English headers with units")])
+    if any(flags.values()):
+        about.append([text(SYNTHETIC_BANNER, Font(bold=True, color="C00000"))])
+    about.append([])
+    about.append([text(h, Font(bold=True)) for h in ("工作表 Sheet", "表 Table", "来源文件 Source file", "行数 Rows",
+                                                     "数据 Data")])
+    for name, sheet in zip(names, sheets):
+        about.append([text(sheet), text(name), text((sources or {}).get(name, "")), len(tables[name]),
+                      text("合成数据 SYNTHETIC", Font(bold=True, color="C00000")) if flags[name] else text("")])
+    for name, sheet in zip(names, sheets):
+        _write_sheet(wb.create_sheet(sheet), frames[name], flags[name])
     target = Path(path)
     if not atomic:
         wb.save(target)
