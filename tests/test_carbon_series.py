@@ -175,6 +175,9 @@ def test_annual_update_appends_refuses_a_changed_year_and_keeps_revisions(three,
     shutil.copy(paths[2010], moved)
     code = main(["carbon", "--landcover", f"2021={moved}", "--append-to", str(out), "--mc", "5", "--area", "none"])
     assert "settings recorded" in _one_error(code, capsys.readouterr().err)
+    code = main(["carbon", "--landcover", f"2021={moved}", "--append-to", str(out), "--seed", "7", "--chunks",
+                 "2048", "--area", "none"])
+    assert "leave out --seed, --chunks" in _one_error(code, capsys.readouterr().err)
 
 
 @settings(max_examples=60, deadline=None)

@@ -130,7 +130,9 @@ def register(app: typer.Typer) -> None:
         if append_to is not None:
             _append(landcover, append_to, out, revise, dict(alt=alt, pool=pool, alt_pool=alt_pool, price=price,
                     years=years, base_year=base_year, scheme=scheme, reclass=reclass, densities=densities,
-                    zones=zones, zone_field=zone_field, mc=mc, independent_dates=independent_dates))
+                    zones=zones, zone_field=zone_field, mc=mc, independent_dates=independent_dates,
+                    seed=seed or None, chunks=chunks if chunks != 1024 else None, discount=discount or None,
+                    price_change=price_change or None, scheduler=scheduler))
             return
         if revise:
             raise ConfigError("--revise goes with --append-to")
