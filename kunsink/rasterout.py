@@ -195,20 +195,6 @@ def _create(path: Path, like, dtype: str, nodata: float, tags: dict[str, str], f
         describe_band(ds, tags.get("description"), tags.get("units"))
 
 
-def _intermediate_overviews(path: Path, block: int = 512) -> None:
-    """Nearest-neighbour overviews inside an intermediate file, in its own codec (none for a raw one), so
-    that the COG copy compresses each overview level once (GDAL's COG driver otherwise builds them in a
-    temporary file, compressed, and compresses them again; the result is the same)."""
-    import rasterio
-    from rasterio.enums import Resampling
-
-    with rasterio.open(path) as ds:
-        factors = overview_factors(ds.height, ds.width, block)
-        codec = ds.compression.name.upper() if ds.compression is not None else "NONE"
-    with rasterio.Env(**_GDAL_ENV, COMPRESS_OVERVIEW=codec), rasterio.open(path, "r+") as ds:
-        ds.build_overviews(factors, Resampling.nearest)
-
-
 def to_cog(src: Path, dst: Path, overviews: bool = True, compress: str = DEFAULT_COMPRESS, level: int | None = None,
            predictor: int | None = None) -> None:
     """Copy a tiled GeoTIFF to a Cloud-Optimized GeoTIFF (512-pixel tiles, nearest overviews).
@@ -309,8 +295,6 @@ def store_geotiffs(arrays: dict[str, da.Array], like, out_dir: Path, tags: dict[
             if with_ovr:
                 build_overviews(final, compress, predictor=predictor)
         else:
-            if with_ovr:
-                _intermediate_overviews(tmp)
             to_cog(tmp, final, with_ovr, compress, predictor=predictor)
             os.unlink(tmp)
         if qml and name in qml:

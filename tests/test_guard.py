@@ -272,11 +272,13 @@ def test_interrupt_while_starting_is_one_line(tmp_path):
     import signal
     import time
 
-    p = subprocess.Popen([sys.executable, "-m", "kunsink", "--help"], stdout=subprocess.DEVNULL,
+    p = subprocess.Popen([sys.executable, "-m", "kunsink", "--help"], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
     time.sleep(0.15)  # inside the imports
     p.send_signal(signal.SIGINT)
-    _, err = p.communicate(timeout=60)
-    if p.returncode == 0:  # the imports were already done: nothing to check on this machine
+    out, err = p.communicate(timeout=60)
+    assert b"Traceback" not in err and b"Exception ignored" not in err
+    if p.returncode == 0 or (p.returncode != 130 and b"Usage" in out and not err):
+        # the help was already written (a signal while the interpreter exits ends it silently)
         pytest.skip("started too fast to interrupt")
-    assert p.returncode == 130 and b"Traceback" not in err and err.decode().count("\n") == 1
+    assert p.returncode == 130 and err.decode().count("\n") == 1

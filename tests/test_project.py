@@ -448,7 +448,7 @@ def test_adding_a_year_is_one_run_and_a_changed_year_needs_revise(tmp_path, caps
 
     def write(years: dict[int, str]) -> Path:
         doc = {"version": 1, "area": "昆都仑区", "output": "out", "layers": {"landcover": years},
-               "carbon": {"mc": 0}, "report": {"run": False}}
+               "carbon": {"mc": 0, "write_rasters": False}, "report": {"run": False}}
         path = tmp_path / "kunsink.yaml"
         path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
         return path

@@ -296,5 +296,6 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(code)
+        _ignore_signals()  # the work is done and said: a Ctrl-C now must not raise inside the interpreter's teardown
         sys.exit(code)
     return code
