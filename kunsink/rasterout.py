@@ -1,8 +1,8 @@
 """Writing dask arrays to Cloud-Optimized GeoTIFFs, chunk by chunk, with bounded memory.
 
 All arrays of one job are stored in a single dask pass (shared inputs are read once) into
-tiled GeoTIFFs, each then copied to a COG (overviews made first inside the raw intermediate,
-so that every level is compressed once); with ``cog=False`` the pass writes the final,
+tiled GeoTIFFs, each then copied to a COG (GDAL's COG driver makes the overviews); with
+``cog=False`` the pass writes the final,
 compressed files directly. Local runs keep one handle per file under a
 lock; on a dask.distributed cluster each chunk write opens the file under a cluster-wide
 lock, so workers on the same file system can write.
