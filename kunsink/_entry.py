@@ -27,7 +27,19 @@ def main() -> None:
         signal.signal(sig, _early)
     from .cli import main as cli_main
 
-    cli_main()
+    try:
+        cli_main()
+    except BaseException as exc:  # noqa: BLE001 - an interrupt in the instants around the command's own handling
+        from .errors import Interrupted
+
+        if not isinstance(exc, (KeyboardInterrupt, Interrupted)):
+            raise
+        signum = getattr(exc, "signum", signal.SIGINT)
+        try:
+            sys.stderr.write(f"kunsink: error: interrupted ({'SIGTERM' if signum == signal.SIGTERM else 'SIGINT'})\n")
+            sys.stderr.flush()
+        finally:
+            os._exit(128 + int(signum))
 
 
 if __name__ == "__main__":  # pragma: no cover
