@@ -35,7 +35,7 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import InputError, KunsinkError
-from ..io import atomic_path, write_raster
+from ..io import atomic_path, file_sha256, write_raster
 from .scene import (
     DEFAULT_SEED,
     GENERATOR_VERSION,
@@ -87,15 +87,6 @@ def default_data_dir() -> Path:
 # ----------------------------------------------------------------------------------------
 # Digests
 # ----------------------------------------------------------------------------------------
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """sha256 (hex) of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _crs_text(crs: Any) -> str:
