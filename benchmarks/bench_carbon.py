@@ -47,7 +47,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from machine import load_average, machine, record_run
+from machine import finish, load_average, machine, run_main
 
 #: The claims of benchmarks/README.md ("Carbon model"), asserted by a full run.
 TARGET_PROCESS = 5.0  # kunsink carbon whole process vs InVEST n_workers=2, same output kind
@@ -414,22 +414,9 @@ def main() -> int:
             figures.append(f"big {args.big}x{args.big} {kb.wall_s:.1f} s (CPU {kb.cpu_s:.1f} s) peak RSS {kb.rss_mb:.0f} MB")
             summary.append(f"{args.big}² peak RSS {kb.rss_mb:.0f} MB")
 
-    passed = not problems
-    print(f"{load_average()} at the end")
-    for p in problems:
-        print(f"FAIL: {p}")
-    print("PASS" if passed else "FAIL")
-    if log:
-        path = record_run("bench_carbon", f"{versions(invest_version)}; " + "; ".join(figures), passed=passed)
-        print(f"appended to {path}")
-    print(f"SUMMARY: {'PASS' if passed else 'FAIL'} — " + "; ".join(summary))
-    return 0 if passed else 1
+    figures_line = f"{versions(invest_version)}; " + "; ".join(figures) if log else None
+    return finish("bench_carbon", problems, "; ".join(summary), figures_line)
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except RuntimeError as exc:  # a child process failed: say which, in the runner's terms
-        print(f"FAIL: {exc}")
-        print("SUMMARY: FAIL — a child process failed (see above)")
-        sys.exit(1)
+    run_main(main)

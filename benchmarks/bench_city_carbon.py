@@ -32,7 +32,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from bench_carbon import cached_landcover, kunsink_cmd, run_child, versions
-from machine import load_average, machine, record_run
+from machine import finish, load_average, machine, run_main
 
 CITY = "包头市"
 LIMIT_WALL_S = 60.0
@@ -116,25 +116,14 @@ def main() -> int:
         problems.append(f"whole process {best:.1f} s > {LIMIT_WALL_S:.0f} s")
     if timed and rss > LIMIT_RSS_MB:
         problems.append(f"peak RSS {rss:.0f} MB > {LIMIT_RSS_MB:.0f} MB")
-    passed = not problems
-    print(f"{load_average()} at the end")
-    for p in problems:
-        print(f"FAIL: {p}")
-    print("PASS" if passed else "FAIL")
+    figures = None
     if not (args.quick or args.no_log):
         figures = (f"{versions()}; {CITY} {width}x{height} px at {res:g} m, {city_mpx:.0f} Mpx inside, 2 dates, "
                    f"walls {'/'.join(f'{r.wall_s:.1f}' for r, _, _ in runs)} s (best {best:.1f} s, CPU {cpu:.1f} s), "
                    f"peak RSS {rss:.0f} MB, {n_tif} rasters, change {s['change_mgc']:+.0f} Mg C")
-        print(f"appended to {record_run('bench_city_carbon', figures, passed=passed)}")
-    print(f"SUMMARY: {'PASS' if passed else 'FAIL'} — {city_mpx:.0f} Mpx × 2 dates in {best:.1f} s "
-          f"(limit {LIMIT_WALL_S:.0f} s{'' if timed else ', not asserted'}), peak RSS {rss:.0f} MB")
-    return 0 if passed else 1
+    return finish("bench_city_carbon", problems, f"{city_mpx:.0f} Mpx × 2 dates in {best:.1f} s "
+                  f"(limit {LIMIT_WALL_S:.0f} s{'' if timed else ', not asserted'}), peak RSS {rss:.0f} MB", figures)
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except RuntimeError as exc:  # a child process failed: say which, in the runner's terms
-        print(f"FAIL: {exc}")
-        print("SUMMARY: FAIL — a child process failed (see above)")
-        sys.exit(1)
+    run_main(main)

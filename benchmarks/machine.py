@@ -56,3 +56,29 @@ def record_run(name: str, figures: str, *, passed: bool, log: Path | None = None
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(line.replace("\n", " ") + "\n")
     return path
+
+
+def finish(name: str, problems: list[str], summary: str, figures: str | None) -> int:
+    """The common end of a benchmark: load, ``FAIL: …`` per failed claim, PASS/FAIL, the runs.log line
+    (when ``figures`` is given) and the ``SUMMARY:`` line. Returns the exit status (0 or 1)."""
+    passed = not problems
+    print(f"{load_average()} at the end")
+    for p in problems:
+        print(f"FAIL: {p}")
+    print("PASS" if passed else "FAIL")
+    if figures is not None:
+        print(f"appended to {record_run(name, figures, passed=passed)}")
+    print(f"SUMMARY: {'PASS' if passed else 'FAIL'} — {summary}")
+    return 0 if passed else 1
+
+
+def run_main(main) -> None:
+    """``sys.exit(main())``, a failed child process (RuntimeError) reported in the runner's terms."""
+    import sys
+
+    try:
+        sys.exit(main())
+    except RuntimeError as exc:
+        print(f"FAIL: {exc}")
+        print("SUMMARY: FAIL — a child process failed (see above)")
+        sys.exit(1)
