@@ -167,7 +167,9 @@ def check_coordinates(bounds: tuple[float, float, float, float], crs: object, wh
         f"{_reach((xmin, xmax, ymin, ymax))} — they look like longitude/latitude in degrees; {fix}"
     )
     try:
-        to_ll = Transformer.from_crs(c, "EPSG:4326", always_xy=True)
+        # to the CRS's own longitude/latitude: the inverse projection alone (≈ 0.5 ms, where a transformer
+        # to EPSG:4326 searches datum operations for ≈ 80 ms); a datum's metres do not matter to a 10° test
+        to_ll = Transformer.from_crs(c, c.geodetic_crs or "EPSG:4326", always_xy=True)
         w, s, e, n = to_ll.transform_bounds(xmin, ymin, xmax, ymax, densify_pts=21)
     except Exception:  # noqa: BLE001 - PROJ refuses points outside the projection's domain
         w = s = e = n = float("nan")

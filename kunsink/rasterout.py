@@ -48,17 +48,33 @@ DEFAULT_COMPRESS = "deflate"
 _LEVELS = {"deflate": 1, "zstd": 1}
 
 _GDAL_ENV = {"GDAL_CACHEMAX": 256, "GDAL_NUM_THREADS": "2"}
+#: For the chunk writers: GDAL's own compression threads (GDAL_NUM_THREADS) would compete with dask's
+#: for the same two cores (≈ 10 % more CPU time in the carbon model's pass).
+_WRITE_ENV = {"GDAL_CACHEMAX": 256}
 
 
 class _WindowWriter:
-    """A dask ``store`` target that writes each chunk into a window of a GeoTIFF."""
+    """A dask ``store`` target that writes each chunk into a window of a GeoTIFF.
 
-    def __init__(self, path: Path, reopen: bool):
+    Locally the file stays open in write mode from its creation (``create`` gives the creation profile
+    and tags): writing windows through a handle opened for update costs about twice the CPU time with a
+    compressed file (benchmarks/README.md, "Carbon model"). On a dask.distributed cluster (``create``
+    None) each chunk opens the already created file for update.
+    """
+
+    def __init__(self, path: Path, reopen: bool, create: tuple[dict[str, Any], dict[str, str]] | None = None):
         self.path = str(path)
         self.reopen = reopen
         self._ds = None
         self._closed = False
         self._lock = threading.Lock()
+        if create is not None and not reopen:
+            import rasterio
+
+            profile, tags = create
+            with rasterio.Env(**_WRITE_ENV):
+                self._ds = rasterio.open(self.path, "w", **profile)
+            _set_tags(self._ds, tags)
 
     def __getstate__(self):
         return {"path": self.path, "reopen": True, "_ds": None, "_closed": False}
@@ -74,22 +90,24 @@ class _WindowWriter:
         rows, cols = key[-2], key[-1]
         window = Window(cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start)
         if self.reopen:
-            with rasterio.Env(**_GDAL_ENV), rasterio.open(self.path, "r+") as ds:
-                ds.write(np.asarray(value), 1, window=window)
+            with rasterio.Env(**_WRITE_ENV), rasterio.open(self.path, "r+") as ds:
+                ds.write(np.asarray(value)[np.newaxis], [1], window=window)
             return
         with self._lock:
             if self._closed:
                 raise RuntimeError(f"{self.path} was closed: the computation was abandoned")
             if self._ds is None:
-                self._ds = rasterio.open(self.path, "r+")
-            self._ds.write(np.asarray(value), 1, window=window)
+                with rasterio.Env(**_WRITE_ENV):
+                    self._ds = rasterio.open(self.path, "r+")
+            self._ds.write(np.asarray(value)[np.newaxis], [1], window=window)
 
     def close(self) -> None:
         """Close the file; waits for a write in progress (never closes under a writing thread)."""
         with self._lock:
             self._closed = True
             if self._ds is not None:
-                self._ds.close()
+                with _gdal_env(_WRITE_ENV):
+                    self._ds.close()
                 self._ds = None
 
 
@@ -172,13 +190,11 @@ def describe_band(ds, description: str | None = None, units: str | None = None) 
 RAW_INTERMEDIATE_MAX_BYTES = 2 * 1024**3
 
 
-def _create(path: Path, like, dtype: str, nodata: float, tags: dict[str, str], final: bool = False,
-            compress: str = DEFAULT_COMPRESS, predictor: int | None = None) -> None:
-    """Create an empty tiled GeoTIFF on ``like``'s grid, its tags, band description (``tags["description"]``)
-    and unit (``tags["units"]``) set. A final file (no COG copy) is compressed with ``compress``; an
-    intermediate one is raw unless large (then ZSTD level 1, since it is read once by kunsink itself)."""
-    import rasterio
-
+def _profile(like, dtype: str, nodata: float, final: bool = False, compress: str = DEFAULT_COMPRESS,
+             predictor: int | None = None) -> dict[str, Any]:
+    """The creation profile of a tiled GeoTIFF on ``like``'s grid. A final file (no COG copy) is compressed
+    with ``compress``; an intermediate one is raw unless large (then ZSTD level 1, since it is read once by
+    kunsink itself)."""
     raw = not final and like.shape[0] * like.shape[1] * np.dtype(dtype).itemsize <= RAW_INTERMEDIATE_MAX_BYTES
     profile = {
         "driver": "GTiff", "width": like.shape[1], "height": like.shape[0], "count": 1, "dtype": dtype,
@@ -190,9 +206,27 @@ def _create(path: Path, like, dtype: str, nodata: float, tags: dict[str, str], f
         profile.update(creation_options(compress, dtype, predictor=predictor))
     elif not raw:
         profile.update(compress="zstd", zstd_level=1)
+    return profile
+
+
+def _set_tags(ds, tags: dict[str, str]) -> None:
+    """The file's tags, band description (``tags["description"]``) and unit (``tags["units"]``)."""
+    ds.update_tags(**tags)
+    describe_band(ds, tags.get("description"), tags.get("units"))
+
+
+def _gdal_env(options: dict[str, Any] = _GDAL_ENV):
+    import rasterio
+
+    return rasterio.Env(**options)
+
+
+def _create(path: Path, profile: dict[str, Any], tags: dict[str, str]) -> None:
+    """Create an empty GeoTIFF with ``profile``, its tags, band description and unit set."""
+    import rasterio
+
     with rasterio.Env(**_GDAL_ENV), rasterio.open(path, "w", **profile) as ds:
-        ds.update_tags(**tags)
-        describe_band(ds, tags.get("description"), tags.get("units"))
+        _set_tags(ds, tags)
 
 
 def to_cog(src: Path, dst: Path, overviews: bool = True, compress: str = DEFAULT_COMPRESS, level: int | None = None,
@@ -226,6 +260,22 @@ def to_cog(src: Path, dst: Path, overviews: bool = True, compress: str = DEFAULT
                              **({"overview_count": n_levels} if overviews else {}), **kw)
 
 
+def _write_window(*blocks: np.ndarray, writers: list[_WindowWriter], block_info: dict | None = None) -> np.ndarray:
+    (r0, r1), (c0, c1) = block_info[0]["array-location"][-2:]
+    for writer, block in zip(writers, blocks):
+        writer[slice(r0, r1), slice(c0, c1)] = block
+    return np.zeros((1, 1), dtype=np.uint8)
+
+
+def _window_writes(sources: list[da.Array], writers: list[_WindowWriter]) -> da.Array:
+    """A lazy (windows × windows) marker array whose every task writes all ``sources``' chunks of its window."""
+    import dask.array as da
+
+    rows, cols = sources[0].chunks[-2:]
+    return da.map_blocks(_write_window, *sources, writers=writers, dtype=np.uint8,
+                         chunks=((1,) * len(rows), (1,) * len(cols)), meta=np.zeros((0, 0), dtype=np.uint8))
+
+
 def store_geotiffs(arrays: dict[str, da.Array], like, out_dir: Path, tags: dict[str, dict[str, str]] | None = None,
                    nodata: float = -1.0, scheduler: Any = None, extra: tuple = (),
                    overviews: set[str] | None = None, cog: bool = True, compress: str = DEFAULT_COMPRESS,
@@ -248,12 +298,19 @@ def store_geotiffs(arrays: dict[str, da.Array], like, out_dir: Path, tags: dict[
     distributed = scheduler is not None and hasattr(scheduler, "compute")
     tags = tags or {}
     tmp_paths, writers = [], []
-    for name, arr in arrays.items():
-        tmp = out_dir / f".{name}.tiled.tif"
-        _create(tmp, like, str(arr.dtype), (nodata_by_name or {}).get(name, nodata), tags.get(name, {}),
-                final=not cog, compress=compress, predictor=predictor)
-        tmp_paths.append(tmp)
-        writers.append(_WindowWriter(tmp, reopen=distributed))
+    try:
+        for name, arr in arrays.items():
+            tmp = out_dir / f".{name}.tiled.tif"
+            profile = _profile(like, str(arr.dtype), (nodata_by_name or {}).get(name, nodata), final=not cog,
+                               compress=compress, predictor=predictor)
+            if distributed:
+                _create(tmp, profile, tags.get(name, {}))
+            tmp_paths.append(tmp)
+            writers.append(_WindowWriter(tmp, reopen=distributed, create=(profile, tags.get(name, {}))))
+    except BaseException:
+        for w in writers:
+            w.close()
+        raise
     import dask.array as da
 
     sources = list(arrays.values())
@@ -269,11 +326,17 @@ def store_geotiffs(arrays: dict[str, da.Array], like, out_dir: Path, tags: dict[
         else:
             import dask
 
-            # optimize_graph=False keeps the task keys shared with ``extra``, so the chunks are made once
-            stored = da.store(sources, writers, lock=False, compute=False, optimize_graph=False)
             from .workers import local_scheduler
 
-            results = dask.compute(stored, *extra, scheduler=local_scheduler())
+            # optimize_graph=False keeps the task keys shared with ``extra``, so the chunks are made once
+            if len({a.chunks for a in sources}) == 1:
+                # one task per window writes every output's chunk there: a tenth of the tasks, and the
+                # chunks of one window (which share their inputs) are made and written together
+                stored = _window_writes(sources, writers)
+                results = dask.compute(stored, *extra, scheduler=local_scheduler(), optimize_graph=False)
+            else:
+                stored = da.store(sources, writers, lock=False, compute=False, optimize_graph=False)
+                results = dask.compute(stored, *extra, scheduler=local_scheduler())
             extra_out = tuple(results[1:])
     except BaseException:
         # abandoned (an error in a chunk, Ctrl-C): let running tasks leave GDAL before the files close

@@ -145,6 +145,25 @@ def _pool_areas(stats: ClassStats, mapping) -> PoolAreas:
     return PoolAreas(pd.DataFrame(areas), fixed)
 
 
+#: Land covers (both dates together) up to this many bytes are read once and held in memory for the
+#: statistics and the maps; larger ones are read twice, a chunk at a time, to keep memory bounded.
+HOLD_IN_MEMORY_MAX_BYTES = 256 * 1024**2
+
+
+def _hold_small(lc, lc_alt, client):
+    """``lc`` and ``lc_alt`` read into memory (one read for both passes) when they are small and local."""
+    arrays = [a for a in (lc, lc_alt) if a is not None]
+    if client is not None or sum(a.nbytes for a in arrays) > HOLD_IN_MEMORY_MAX_BYTES:
+        return lc, lc_alt
+    import dask
+
+    from ..workers import local_scheduler
+
+    held = dask.persist(*(a.data for a in arrays), scheduler=local_scheduler())
+    out = [a.copy(data=d) for a, d in zip(arrays, held)]
+    return out[0], (out[1] if lc_alt is not None else None)
+
+
 def _source_flag(*tag_dicts: dict[str, str]) -> str:
     return "synthetic" if any(t.get("source") == "synthetic" for t in tag_dicts if t) else "user data"
 
@@ -316,6 +335,8 @@ def compute_carbon(
         if diff:
             raise RasterError(f"baseline and alternate land cover are on different grids ({diff}); "
                               "align them first (same CRS, extent and pixel size)")
+
+    lc, lc_alt = _hold_small(lc, lc_alt, client)
 
     def _overrides(spec):
         out = {}

@@ -363,7 +363,8 @@ def _pools_block(codes: np.ndarray, *ov_blocks, known: np.ndarray, dens: np.ndar
     if lut is not None and not ov_blocks and codes.dtype.kind == "u" and codes.dtype.itemsize <= 2:
         idx = codes.astype(np.intp)  # one conversion for all the gathers
         for k in range(lut.shape[0]):
-            np.take(lut[k], idx, out=out[k])
+            # every code indexes the table (it spans the dtype); "clip" spares the copy "raise" makes of out
+            np.take(lut[k], idx, out=out[k], mode="clip")
         return out
     valid = _valid_mask(codes, nodata)
     if codes.dtype.kind in "u" and codes.dtype.itemsize <= 2:
@@ -452,7 +453,15 @@ def change_array(bas: da.Array, alt: da.Array) -> da.Array:
     """Alternate − baseline total (Mg C/ha); NaN (:data:`CHANGE_NODATA`) where either date has none.
 
     A change can be any number, −1 included, so its nodata is NaN rather than the stocks' −1."""
-    return da.where((bas == NODATA_OUT) | (alt == NODATA_OUT), np.float32(np.nan), alt - bas).astype("float32")
+    return da.map_blocks(_change_block, bas, alt, dtype="float32")
+
+
+def _change_block(bas: np.ndarray, alt: np.ndarray) -> np.ndarray:
+    out = np.subtract(alt, bas, dtype=np.float32)
+    missing = bas == NODATA_OUT
+    missing |= alt == NODATA_OUT
+    out[missing] = np.float32(np.nan)
+    return out
 
 
 def pool_totals(stats: ClassStats, table: pd.DataFrame, mapping: dict[int, int] | None) -> pd.DataFrame:
