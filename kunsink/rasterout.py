@@ -62,9 +62,13 @@ class _WindowWriter:
     None) each chunk opens the already created file for update.
     """
 
-    def __init__(self, path: Path, reopen: bool, create: tuple[dict[str, Any], dict[str, str]] | None = None):
+    def __init__(self, path: Path, reopen: bool, create: tuple[dict[str, Any], dict[str, str]] | None = None,
+                 skip_nodata: float | None = None):
         self.path = str(path)
         self.reopen = reopen
+        #: chunks all of this value (NaN: all NaN) are not written: the file is sparse there and GDAL reads
+        #: its nodata (only for intermediates, which GDAL copies; a final file has every tile)
+        self.skip_nodata = skip_nodata
         self._ds = None
         self._closed = False
         self._lock = threading.Lock()
@@ -77,7 +81,7 @@ class _WindowWriter:
             _set_tags(self._ds, tags)
 
     def __getstate__(self):
-        return {"path": self.path, "reopen": True, "_ds": None, "_closed": False}
+        return {"path": self.path, "reopen": True, "_ds": None, "_closed": False, "skip_nodata": self.skip_nodata}
 
     def __setstate__(self, state):
         self.__dict__.update(state)
@@ -89,6 +93,8 @@ class _WindowWriter:
 
         rows, cols = key[-2], key[-1]
         window = Window(cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start)
+        if self.skip_nodata is not None and _all_equal(value, self.skip_nodata):
+            return
         if self.reopen:
             with rasterio.Env(**_WRITE_ENV), rasterio.open(self.path, "r+") as ds:
                 ds.write(np.asarray(value)[np.newaxis], [1], window=window)
@@ -109,6 +115,16 @@ class _WindowWriter:
                 with _gdal_env(_WRITE_ENV):
                     self._ds.close()
                 self._ds = None
+
+
+def _all_equal(block: np.ndarray, value: float) -> bool:
+    """Every element of ``block`` is ``value`` (NaN: is NaN); the first element decides most blocks at once."""
+    flat = np.asarray(block).reshape(-1)
+    if flat.size == 0:
+        return True
+    if np.isnan(value):
+        return bool(np.isnan(flat[0])) and bool(np.isnan(flat).all())
+    return bool(flat[0] == value) and bool((flat == value).all())
 
 
 def check_compress(compress: str) -> str:
@@ -200,7 +216,7 @@ def _profile(like, dtype: str, nodata: float, final: bool = False, compress: str
         "driver": "GTiff", "width": like.shape[1], "height": like.shape[0], "count": 1, "dtype": dtype,
         "crs": like.rio.crs, "transform": like.rio.transform(), "nodata": nodata, "tiled": True,
         "blockxsize": 512, "blockysize": 512, "bigtiff": "if_safer",
-        "sparse_ok": True,  # do not zero-fill the file at creation: every tile is written once, later
+        "sparse_ok": True,  # no zero-fill at creation: each tile is written once, later (or never: all nodata)
     }
     if final:
         profile.update(creation_options(compress, dtype, predictor=predictor))
@@ -306,7 +322,8 @@ def store_geotiffs(arrays: dict[str, da.Array], like, out_dir: Path, tags: dict[
             if distributed:
                 _create(tmp, profile, tags.get(name, {}))
             tmp_paths.append(tmp)
-            writers.append(_WindowWriter(tmp, reopen=distributed, create=(profile, tags.get(name, {}))))
+            writers.append(_WindowWriter(tmp, reopen=distributed, create=(profile, tags.get(name, {})),
+                                         skip_nodata=profile["nodata"] if cog else None))
     except BaseException:
         for w in writers:
             w.close()
