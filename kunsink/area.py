@@ -20,6 +20,7 @@ does this for each command), :func:`get_area` reads it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 from collections.abc import Iterator
@@ -36,6 +37,7 @@ __all__ = [
     "CITY_ADCODE",
     "resolve_area",
     "working_crs_for",
+    "reproject",
     "get_area",
     "set_area",
     "use_area",
@@ -61,8 +63,8 @@ class StudyArea:
         How the area is known: ``昆都仑区``, ``包头市``, ``my_area.geojson`` or ``none``.
     adcodes : tuple of int
         Administrative codes of the shipped districts that make it up (empty for a user file / none).
-    boundary : geopandas.GeoDataFrame or None
-        One row, the dissolved area polygon, in ``crs``; None for ``none``.
+    outline : shapely.Polygon or shapely.MultiPolygon or None
+        The dissolved area polygon, in ``crs`` (metres); None for ``none``.
     crs : pyproj.CRS
         The working CRS (projected, metres).
     population : float or None
@@ -71,11 +73,14 @@ class StudyArea:
         Where the outline comes from.
     real : bool
         True for the shipped real boundaries; a user file is the user's.
+    boundary : geopandas.GeoDataFrame or None
+        (read-only) ``outline`` as a one-row frame (column ``name``) in ``crs``, built on first use;
+        None for ``none``.
     """
 
     name: str
     adcodes: tuple[int, ...]
-    boundary: Any
+    outline: Any
     crs: CRS
     population: float | None
     source: str
@@ -84,26 +89,48 @@ class StudyArea:
     #: False for the default area (no ``--area`` given): data lying wholly outside it is then analysed
     #: whole, with a note, rather than refused — as kunsink did before study areas existed.
     explicit: bool = True
+    _boundary: Any = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def boundary(self) -> Any:
+        """The area as a one-row GeoDataFrame (column ``name``) in the working CRS; None for ``none``.
+
+        Built on first use, so that commands which only need :meth:`polygon` do not load geopandas.
+        """
+        if self.outline is None:
+            return None
+        if self._boundary is None:
+            import geopandas as gpd
+
+            self._boundary = gpd.GeoDataFrame({"name": [self.name]}, geometry=[self.outline], crs=self.crs)
+        return self._boundary
 
     @property
     def clips(self) -> bool:
         """True if layers are clipped to this area (every area but ``none``)."""
-        return self.boundary is not None
+        return self.outline is not None
 
     @property
     def area_km2(self) -> float | None:
-        if self.boundary is None:
+        """The area's size in km², measured in the working CRS; None for ``none``."""
+        if self.outline is None:
             return None
-        return float(self.boundary.geometry.area.sum()) / 1e6
-
-    def polygon(self, crs: Any = None) -> Any:
-        """The area as one shapely (multi)polygon, in ``crs`` (default the working CRS)."""
         import shapely
 
-        if self.boundary is None:
+        return float(shapely.area(self.outline)) / 1e6
+
+    def polygon(self, crs: Any = None) -> Any:
+        """The area as one shapely (multi)polygon, in ``crs`` (default the working CRS).
+
+        Coordinates are transformed as :meth:`geopandas.GeoDataFrame.to_crs` transforms them (pyproj,
+        ``always_xy``), so results equal those of ``boundary.to_crs(crs)``.
+        """
+        import shapely
+
+        if self.outline is None:
             raise InputError("the study area is 'none': there is no area polygon")
-        b = self.boundary if crs is None else self.boundary.to_crs(crs)
-        return shapely.union_all(b.geometry.values)
+        geom = self.outline if crs is None else reproject(self.outline, self.crs, crs)
+        return shapely.union_all([geom])
 
     def label(self) -> str:
         """``昆都仑区 (150203), EPSG:4546`` — for notes and report headings."""
@@ -121,6 +148,50 @@ class StudyArea:
             "boundary_source": self.source,
             "clipped": self.clips,
         }
+
+
+#: Geodetic CRSs that PROJ links to WGS 84 lon/lat by a "ballpark" (null) offset: WGS 84 itself and CGCS2000.
+_BALLPARK_EPSG = (4326, 4490)
+
+
+@functools.lru_cache(maxsize=16)
+def _transformer(src: CRS, dst: CRS) -> Any:
+    """A pyproj transformer ``src`` → ``dst`` (``always_xy``), built as :meth:`pyproj.Transformer.from_crs` builds it.
+
+    Between WGS 84 lon/lat (EPSG:4326) and a CRS on CGCS2000 or WGS 84, PROJ searches its datum operations
+    (≈ 100 ms) and settles on a null "ballpark" offset: the transformation is the other CRS's projection
+    alone. That projection is taken straight from the CRS's own lon/lat (≈ 1 ms) — the same pipeline, hence
+    the same coordinates. Every other pair goes through :meth:`~pyproj.Transformer.from_crs`.
+    """
+    from pyproj import Transformer
+
+    wgs84 = CRS.from_epsg(4326)
+    if src.equals(wgs84) and dst.geodetic_crs is not None and dst.geodetic_crs.to_epsg() in _BALLPARK_EPSG:
+        src = dst.geodetic_crs
+    elif dst.equals(wgs84) and src.geodetic_crs is not None and src.geodetic_crs.to_epsg() in _BALLPARK_EPSG:
+        dst = src.geodetic_crs
+    return Transformer.from_crs(src, dst, always_xy=True)
+
+
+def reproject(geom: Any, src: Any, dst: Any) -> Any:
+    """A shapely geometry transformed from CRS ``src`` to ``dst`` (x = easting / longitude first).
+
+    The same arithmetic as :meth:`geopandas.GeoSeries.to_crs`: unchanged when the CRSs are exactly the
+    same, else every vertex through a pyproj ``Transformer`` with ``always_xy=True``.
+
+    Parameters
+    ----------
+    geom : shapely geometry
+        Coordinates in ``src`` (2-D).
+    src, dst : anything :class:`pyproj.CRS` accepts
+    """
+    import shapely
+
+    src, dst = CRS.from_user_input(src), CRS.from_user_input(dst)
+    if src.is_exact_same(dst):
+        return geom
+    transform = _transformer(src, dst).transform
+    return shapely.transform(geom, lambda x, y: transform(x, y), interleaved=False)
 
 
 def _crs_label(crs: CRS) -> str:
@@ -184,10 +255,9 @@ def _centre_lonlat(gdf: Any) -> tuple[float, float]:
 
 def _district_codes(spec: str) -> list[int] | None:
     """Adcodes named by ``spec`` (names, pinyin, codes, comma-separated), or None if it names no district."""
-    from .datasets import PINYIN_ADCODES, load_districts
+    from .datasets import PINYIN_ADCODES, district_outlines
 
-    d = load_districts("amap2025", "EPSG:4326")
-    names = {str(n): int(a) for n, a in zip(d["district_name"], d["district_adcode"])}
+    names = {d.name: d.adcode for d in district_outlines("amap2025")}
     codes: list[int] = []
     for part in [p.strip() for p in spec.replace("，", ",").split(",") if p.strip()]:
         key = part.lower()
@@ -205,18 +275,18 @@ def _district_codes(spec: str) -> list[int] | None:
 
 
 def _census(codes: list[int]) -> tuple[float | None, list[str]]:
-    from .datasets import load_census
+    from .datasets import census_populations
 
-    census = load_census()
+    census = census_populations()
     notes: list[str] = []
-    if not all(c in census.index for c in codes):
+    if not all(c in census for c in codes):
         return None, notes
-    total = float(sum(int(census.loc[c, "POPU"]) for c in codes))
+    total = float(sum(census[c] for c in codes))
     all9 = len(codes) == 9
-    if all9 and HIGH_TECH_ZONE in census.index:
-        total += float(census.loc[HIGH_TECH_ZONE, "POPU"])
+    if all9 and HIGH_TECH_ZONE in census:
+        total += float(census[HIGH_TECH_ZONE])
         notes.append("city population includes 稀土高新区 (150271), which the census counts apart from the districts")
-    elif HIGH_TECH_ZONE in census.index and set(codes) & _HIGH_TECH_HOSTS:
+    elif HIGH_TECH_ZONE in census and set(codes) & _HIGH_TECH_HOSTS:
         notes.append("census population of the district(s) only: residents counted under 稀土高新区 (150271), a "
                      "development zone on land of 昆都仑区, 青山区 and 九原区, are not included")
     return total, notes
@@ -262,10 +332,9 @@ def resolve_area(spec: Any = None, *, crs: Any = None, layer: str | None = None,
     if isinstance(spec, str) and not os.path.exists(spec):
         codes = _district_codes(spec.strip())
         if codes is None:
-            from .datasets import load_districts
+            from .datasets import district_outlines
 
-            d = load_districts("amap2025", "EPSG:4326")
-            known = ", ".join(f"{n} ({a})" for n, a in zip(d["district_name"], d["district_adcode"]))
+            known = ", ".join(f"{d.name} ({d.adcode})" for d in district_outlines("amap2025"))
             looks_like_file = any(spec.lower().endswith(s) for s in
                                   (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".zip", ".gdb"))
             if looks_like_file:
@@ -277,14 +346,13 @@ def resolve_area(spec: Any = None, *, crs: Any = None, layer: str | None = None,
 
 
 def _from_districts(codes: list[int], forced: CRS | None) -> StudyArea:
-    import geopandas as gpd
+    """The shipped districts ``codes`` dissolved into one area (shapely and pyproj only: no geopandas)."""
     import shapely
 
-    from .datasets import BOUNDARY_FILES, load_districts
+    from .datasets import BOUNDARY_FILES, district_outlines
 
-    d = load_districts("amap2025", "EPSG:4326")
-    sel = d[d["district_adcode"].isin(codes)]
-    geom = shapely.union_all(sel.geometry.values)
+    sel = [d for d in district_outlines("amap2025") if d.adcode in set(codes)]
+    geom = shapely.union_all([d.geometry for d in sel])
     lon, lat = geom.centroid.x, geom.centroid.y
     work = forced or working_crs_for(lon, lat)
     if forced is not None:
@@ -292,11 +360,10 @@ def _from_districts(codes: list[int], forced: CRS | None) -> StudyArea:
     if len(codes) == 9:
         name, adcodes = "包头市", (CITY_ADCODE,)
     else:
-        name = "、".join(sel.sort_values("district_adcode")["district_name"])
+        name = "、".join(d.name for d in sorted(sel, key=lambda d: d.adcode))
         adcodes = tuple(int(c) for c in codes)
-    boundary = gpd.GeoDataFrame({"name": [name]}, geometry=[geom], crs="EPSG:4326").to_crs(work)
     population, notes = _census(codes)
-    return StudyArea(name, adcodes, boundary, work, population,
+    return StudyArea(name, adcodes, reproject(geom, "EPSG:4326", work), work, population,
                      f"bundled boundary {BOUNDARY_FILES['amap2025']} (AMap 2025, real)", real=True, notes=notes)
 
 
@@ -337,7 +404,9 @@ def _from_file(spec: Any, forced: CRS | None, *, layer: str | None, encoding: st
     boundary = geo.to_crs(work)
     if float(boundary.geometry.area.sum()) <= 0:
         raise InputError(f"--area {name}: the polygons enclose no area")
-    return StudyArea(name, (), boundary, work, None, source, real=False)
+    area = StudyArea(name, (), boundary.geometry.iloc[0], work, None, source, real=False)
+    area._boundary = boundary
+    return area
 
 
 _current: StudyArea | None = None

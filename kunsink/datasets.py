@@ -6,10 +6,13 @@ wheel as ``kunsink/_bundled``). Provenance and licences: ``data/README.md``.
 
 from __future__ import annotations
 
+import csv
 import functools
+import json
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from .errors import InputError
 
@@ -17,9 +20,12 @@ __all__ = [
     "data_dir",
     "demo_dir",
     "BOUNDARY_FILES",
+    "DistrictOutline",
+    "district_outlines",
     "load_districts",
     "load_boundary",
     "load_census",
+    "census_populations",
     "district_population",
 ]
 
@@ -58,6 +64,61 @@ def demo_dir() -> Path:
     if env:
         return Path(env)
     return data_dir() / "demo"
+
+
+@dataclass(frozen=True)
+class DistrictOutline:
+    """One shipped district: its name, adcode and outline (``geometry``: a shapely polygon in lon/lat
+    degrees, EPSG:4326, made from the GeoJSON on first use)."""
+
+    name: str
+    adcode: int
+    geojson: dict = field(repr=False, compare=False)
+
+    @functools.cached_property
+    def geometry(self) -> Any:
+        from shapely.geometry import shape
+
+        return shape(self.geojson)
+
+
+def district_outlines(source: Literal["amap2025", "tianditu"] = "amap2025") -> tuple[DistrictOutline, ...]:
+    """The shipped districts (name, adcode, shapely polygon in lon/lat, EPSG:4326), without geopandas.
+
+    The same features, coordinates and fields as :func:`load_districts` (``district_name``,
+    ``district_adcode``), read with :mod:`json` and :func:`shapely.geometry.shape` so that a command which
+    only needs the study area's outline does not load pandas.
+
+    Parameters
+    ----------
+    source : {"amap2025", "tianditu"}
+        Which boundary file (:data:`BOUNDARY_FILES`).
+
+    Raises
+    ------
+    InputError
+        An unknown source, or a boundary file that is missing or not lon/lat GeoJSON with those fields.
+    """
+    if source not in BOUNDARY_FILES:
+        raise InputError(f"unknown boundary source {source!r}; use one of: {', '.join(BOUNDARY_FILES)}")
+    return _district_outlines(str(data_dir() / "boundaries" / BOUNDARY_FILES[source]))
+
+
+@functools.lru_cache(maxsize=4)
+def _district_outlines(file: str) -> tuple[DistrictOutline, ...]:
+    path = Path(file)
+    if not path.exists():
+        raise InputError(f"boundary file missing: {path}")
+    with open(path, encoding="utf-8") as fh:
+        collection = json.load(fh)
+    crs_name = str(((collection.get("crs") or {}).get("properties") or {}).get("name", "OGC:CRS84"))
+    if not crs_name.upper().endswith(("CRS84", "4326")):
+        raise InputError(f"{path.name}: expected lon/lat (CRS84), the file says {crs_name}")
+    try:
+        return tuple(DistrictOutline(str(f["properties"]["district_name"]), int(f["properties"]["district_adcode"]),
+                                     dict(f["geometry"])) for f in collection["features"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"{path.name}: not a district boundary file ({exc})") from None
 
 
 @functools.lru_cache(maxsize=8)
@@ -143,9 +204,26 @@ def load_census():
     return df.set_index("CODE")
 
 
+def census_populations() -> dict[int, int]:
+    """2020 census residents per Baotou county-level unit, by adcode (the ``POPU`` column of
+    :func:`load_census`, read without pandas; a fresh dict each call)."""
+    return dict(_census_populations(str(data_dir() / "stats" / CENSUS_FILE)))
+
+
+@functools.lru_cache(maxsize=2)
+def _census_populations(path: str) -> tuple[tuple[int, int], ...]:
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            return tuple((int(row["CODE"]), int(row["POPU"])) for row in csv.DictReader(fh))
+    except FileNotFoundError:
+        raise InputError(f"census file missing: {path}") from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"{Path(path).name}: unreadable census figures ({exc})") from None
+
+
 def district_population(district: int = 150203) -> int:
     """The 2020 census population of a district (Kundulun: 787,681)."""
-    df = load_census()
-    if int(district) not in df.index:
+    populations = census_populations()
+    if int(district) not in populations:
         raise InputError(f"no census figure for adcode {district}")
-    return int(df.loc[int(district), "POPU"])
+    return populations[int(district)]

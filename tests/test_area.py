@@ -21,7 +21,15 @@ from rasterio.transform import from_origin
 from kunsink.area import resolve_area, use_area, working_crs_for
 from kunsink.carbon.densities import default_density_table
 from kunsink.cli import main
-from kunsink.datasets import load_boundary
+from kunsink.datasets import (
+    BOUNDARY_FILES,
+    census_populations,
+    data_dir,
+    district_outlines,
+    load_boundary,
+    load_census,
+    load_districts,
+)
 
 RES = 30.0
 CRS = "EPSG:4546"
@@ -113,6 +121,49 @@ def test_user_boundary_file(scene):
     a = resolve_area(scene["user"])
     assert a.name == "my_area.geojson" and a.population is None and a.crs.to_epsg() == 4546
     assert a.area_km2 == pytest.approx(12.0, rel=1e-3)
+
+
+def _geopandas_area(codes: list[int]) -> gpd.GeoDataFrame:
+    """The districts ``codes`` dissolved and projected with geopandas alone: what the study area must equal."""
+    d = gpd.read_file(data_dir() / "boundaries" / BOUNDARY_FILES["amap2025"]).to_crs("EPSG:4326")
+    geom = shapely.union_all(d[d["district_adcode"].astype(int).isin(codes)].geometry.values)
+    work = working_crs_for(geom.centroid.x, geom.centroid.y)
+    return gpd.GeoDataFrame(geometry=[geom], crs="EPSG:4326").to_crs(work)
+
+
+@pytest.mark.parametrize("spec,codes", [
+    ("昆都仑区", [150203]),
+    ("包头市", [150202, 150203, 150204, 150205, 150206, 150207, 150221, 150222, 150223]),
+    ("昆都仑区,青山区", [150203, 150204]),
+])
+def test_district_area_equals_geopandas(spec, codes):
+    """The study area is built from shapely and pyproj alone; its outline, areas and every reprojection are
+    those geopandas gives for the same districts."""
+    area, ref = resolve_area(spec), _geopandas_area(codes)
+    assert area.crs == ref.crs
+    expected_km2 = float(ref.geometry.area.sum()) / 1e6
+    assert area.area_km2 == pytest.approx(expected_km2, rel=1e-9)
+    assert area.to_dict()["area_km2"] == round(expected_km2, 3)
+    for crs in (None, "EPSG:4326", "EPSG:4490", "EPSG:3857", "EPSG:32649", "EPSG:4545"):
+        poly = area.polygon(crs)
+        want = ref.geometry.iloc[0] if crs is None else ref.to_crs(crs).geometry.iloc[0]
+        assert poly.area == pytest.approx(want.area, rel=1e-9), crs
+        assert shapely.equals_exact(poly, want, tolerance=0), crs
+    b = area.boundary  # built on demand, the same frame as before: one row, column name, working CRS
+    assert isinstance(b, gpd.GeoDataFrame) and len(b) == 1 and b.crs == area.crs and b["name"].iloc[0] == area.name
+    assert shapely.equals_exact(b.geometry.iloc[0], ref.geometry.iloc[0], tolerance=0)
+    assert area.boundary is b
+
+
+def test_district_outlines_and_census_agree_with_the_pandas_readers():
+    for source in BOUNDARY_FILES:
+        outlines = district_outlines(source)
+        frame = load_districts(source, "EPSG:4326")
+        assert [d.name for d in outlines] == list(frame["district_name"])
+        assert [d.adcode for d in outlines] == [int(a) for a in frame["district_adcode"]]
+        assert all(shapely.equals_exact(d.geometry, g, tolerance=0) for d, g in zip(outlines, frame.geometry.values))
+    census = load_census()
+    assert census_populations() == {int(c): int(v) for c, v in census["POPU"].items()}
 
 
 @pytest.mark.parametrize("spec,words", [
