@@ -81,14 +81,16 @@ class LayerReport:
             raise LayerError(f"{Path(self.path).name}: {self.problems[0]}")
 
 
-def _district(reference: Any | None):
-    """The outline layers are checked and clipped against: ``reference`` if given, else the study area's
-    boundary (:func:`kunsink.area.get_area`), or None when the area is ``none``."""
+def _outline(reference: Any | None, crs: Any) -> Any:
+    """The outline layers are checked and clipped against, as one shapely (multi)polygon in ``crs``:
+    ``reference`` (a GeoDataFrame) if given, else the study area (:func:`kunsink.area.get_area`);
+    None when the area is ``none``."""
     if reference is not None:
-        return reference
+        return shapely.union_all(reference.to_crs(crs).geometry.values)
     from .area import get_area
 
-    return get_area().boundary
+    area = get_area()
+    return area.polygon(crs) if area.clips else None
 
 
 def _area_name(reference: Any | None) -> str:
@@ -229,16 +231,17 @@ def detect_gcj02_shift(gdf, reference=None) -> dict[str, float] | None:
     from .config import get_working_crs
     from .crs import convert_gdf, offset_m
 
-    if gdf.crs is None or not gdf.crs.is_geographic or _district(reference) is None:
+    if gdf.crs is None or not gdf.crs.is_geographic:
         return None
-    ref = _district(reference).to_crs(get_working_crs())
-    ref_line = shapely.union_all(ref.geometry.values).boundary
+    ref = _outline(reference, get_working_crs())
+    if ref is None:
+        return None
+    ref_line = ref.boundary
     outline = shapely.union_all(shapely.make_valid(gdf.geometry.values)).boundary
     pts = shapely.get_coordinates(outline)
     if len(pts) == 0:
         return None
     step = max(1, len(pts) // 2000)
-    sample = gdf.iloc[:0].copy()
     import geopandas as gpd
 
     sample = gpd.GeoDataFrame(geometry=shapely.points(pts[::step]), crs=gdf.crs)
@@ -358,9 +361,8 @@ def validate_vector(
     if not np.isfinite(work.total_bounds).all():
         report.problems.append("coordinates cannot be transformed to the working CRS: wrong CRS label?")
         return gdf, report
-    district = _district(reference)
-    if district is not None:
-        area = shapely.union_all(district.to_crs(work.crs).geometry.values)
+    area = _outline(reference, work.crs)
+    if area is not None:
         where = _area_name(reference)
         near = shapely.dwithin(work.geometry.values, area, OUTSIDE_TOLERANCE_M)
         if not near.any():
@@ -424,7 +426,7 @@ def check_raster(path: str | os.PathLike, kind: str = "landcover", *, assume_crs
             from .crs import check_coordinates
 
             try:
-                check_coordinates(tuple(ds.bounds), crs, p.name)
+                check_coordinates(tuple(ds.bounds), _as_pyproj(crs), p.name, assumed=crs is assumed)
             except CRSError as exc:
                 report.problems.append(str(exc))
                 return report
@@ -454,13 +456,22 @@ def check_raster(path: str | os.PathLike, kind: str = "landcover", *, assume_crs
 
         report.problems.append(f"not a readable raster (corrupt or truncated?): {library_message(exc)}")
         return report
-    outline = _district(reference)
-    if outline is not None:
-        district = shapely.union_all(outline.to_crs(get_working_crs()).geometry.values)
-        if not shapely.box(*bounds).intersects(district):
-            report.problems.append(f"the raster lies outside {_area_name(reference)} (wrong CRS label, wrong file "
-                                   "or wrong --area?)")
+    district = _outline(reference, get_working_crs())
+    if district is not None and not shapely.box(*bounds).intersects(district):
+        report.problems.append(f"the raster lies outside {_area_name(reference)} (wrong CRS label, wrong file "
+                               "or wrong --area?)")
     return report
+
+
+def _as_pyproj(crs: Any) -> Any:
+    """A rasterio CRS as a :class:`pyproj.CRS`, through WKT2 (PROJ takes ≈ 20 ms to read its first WKT1, which
+    is what pyproj asks rasterio for); the rasterio CRS itself if that fails."""
+    from pyproj import CRS
+
+    try:
+        return CRS.from_wkt(crs.to_wkt(version="WKT2_2019"))
+    except Exception:  # noqa: BLE001 - a CRS GDAL cannot write as WKT2: let pyproj read it its own way
+        return crs
 
 
 def clip_polygons_to_area(gdf, area=None, *, what: str = "layer"):
@@ -502,7 +513,9 @@ def _read_all_blocks(ds: Any, want_codes: bool) -> np.ndarray:
     """Read band 1 of an open raster block by block (memory: one row of blocks); return the
     distinct valid values if ``want_codes`` (else an empty array). Raises what GDAL raises."""
     nodata = ds.nodata
-    seen = np.zeros(65536, dtype=bool) if want_codes and ds.dtypes[0] in ("uint8", "uint16") else None
+    # 8- and 16-bit codes are counted (bincount: no sort, no masked copy), wider ones gathered with unique
+    counts = np.zeros(256 if ds.dtypes[0] == "uint8" else 65536, dtype=np.int64) \
+        if want_codes and ds.dtypes[0] in ("uint8", "uint16") else None
     others: set[int] = set()
     block_h = ds.block_shapes[0][0] if ds.block_shapes else 256
     row_bytes = max(ds.width, 1) * np.dtype(ds.dtypes[0]).itemsize
@@ -513,15 +526,17 @@ def _read_all_blocks(ds: Any, want_codes: bool) -> np.ndarray:
         arr = ds.read(1, window=Window(0, y0, ds.width, min(rows, ds.height - y0)))
         if not want_codes:
             continue
-        valid = arr[arr != nodata] if nodata is not None else arr.ravel()
-        if seen is not None:
-            seen[np.unique(valid)] = True
+        if counts is not None:
+            counts += np.bincount(arr.ravel(), minlength=len(counts))
         else:
+            valid = arr[arr != nodata] if nodata is not None else arr.ravel()
             others.update(int(v) for v in np.unique(valid))
     if not want_codes:
         return np.array([], dtype=int)
-    if seen is not None:
-        return np.flatnonzero(seen)
+    if counts is not None:
+        if nodata is not None and float(nodata).is_integer() and 0 <= nodata < len(counts):
+            counts[int(nodata)] = 0  # the pixels equal to nodata are no code
+        return np.flatnonzero(counts)
     return np.array(sorted(others), dtype=np.int64)
 
 
@@ -531,10 +546,11 @@ def clip_features_to_area(gdf, margin_m: float | None, *, what: str = "layer", r
     Returns ``(gdf, note)``; the note says how many were kept (None when nothing is clipped:
     ``margin_m`` None, or the area ``none``).
     """
-    district = _district(reference)
-    if district is None or margin_m is None or len(gdf) == 0:
+    if margin_m is None or len(gdf) == 0:
         return gdf, None
-    area = shapely.union_all(district.to_crs(gdf.crs).geometry.values)
+    area = _outline(reference, gdf.crs)
+    if area is None:
+        return gdf, None
     geoms = gdf.geometry.values
     keep = shapely.dwithin(geoms, area, margin_m) if margin_m > 0 else shapely.intersects(geoms, area)
     dropped = int((~keep).sum())

@@ -61,3 +61,23 @@ def test_local_scheduler_follows_dask_config():
 
 def test_styles_and_class_names_need_no_pandas():
     assert "pandas" not in _loaded("import kunsink.styles, kunsink.landcover")
+
+
+def test_raster_layer_check_imports_neither_pandas_nor_geopandas():
+    """Checking a raster in the default study area (built from the bundled districts) needs numpy, shapely,
+    pyproj and rasterio, not the table and vector-frame libraries."""
+    from pathlib import Path
+
+    import kunsink
+
+    raster = Path(kunsink.__file__).parent / "data" / "projects" / "kundulun-demo" / "landcover" / "landcover_2021.tif"
+    for area in ([], ["--area", "昆都仑区,青山区"]):
+        code = ("from kunsink.cli import main\n"
+                "import contextlib, io\n"
+                "out = io.StringIO()\n"
+                "with contextlib.redirect_stdout(out):\n"
+                f"    assert main(['layers', 'check', {str(raster)!r}, '--kind', 'landcover', *{area!r}]) == 0\n"
+                "assert 'USABLE' in out.getvalue() and 'CLCD' in out.getvalue()\n")
+        loaded = _loaded(code)
+        assert {"numpy", "rasterio"} <= loaded, loaded
+        assert not loaded & {"pandas", "geopandas", "pyogrio"}, (area, loaded)

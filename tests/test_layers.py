@@ -178,3 +178,57 @@ def test_multi_layer_geopackage_picks_the_layer_named_after_the_kind(capsys):
     assert code == 2 and "--layer" in _one_error_line(err)
     code, out, _ = _cli(capsys, "layers", "check", gpkg, "--kind", "boundary", "--layer", "boundary")
     assert code == 0
+
+
+def _raster(path: Path, bounds, crs, *, dtype: str = "uint8", nodata=0, values=(1, 2, 3)) -> Path:
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_bounds
+
+    data = np.resize(np.array(values, dtype=dtype), 40 * 50).reshape(1, 40, 50)
+    with rasterio.open(path, "w", driver="GTiff", width=50, height=40, count=1, dtype=dtype, crs=crs,
+                       transform=from_bounds(*bounds, 50, 40), nodata=nodata) as ds:
+        ds.write(data)
+    return path
+
+
+def test_raster_inside_or_outside_the_study_area(tmp_path, capsys):
+    """The raster's extent is tested against the area's polygon: inside 昆都仑区 usable, refused under
+    --area 达尔罕茂明安联合旗 (100 km north), in lon/lat against two districts too."""
+    from kunsink.area import resolve_area
+
+    kun = resolve_area("昆都仑区").polygon("EPSG:4326").centroid
+    lonlat = _raster(tmp_path / "ll.tif", (kun.x - 0.02, kun.y - 0.02, kun.x + 0.02, kun.y + 0.02), "EPSG:4326")
+    for area in ("昆都仑区", "昆都仑区,青山区"):
+        code, out, _ = _cli(capsys, "layers", "check", lonlat, "--kind", "landcover", "--area", area)
+        assert code == 0 and "USABLE" in out and "codes: 1, 2, 3" in out
+    code, _, err = _cli(capsys, "layers", "check", lonlat, "--kind", "landcover", "--area", "达尔罕茂明安联合旗")
+    assert code == 2 and "the raster lies outside the study area (达尔罕茂明安联合旗)" in _one_error_line(err)
+    code, _, err = _cli(capsys, "layers", "check", lonlat, "--kind", "landcover", "--area", "none")
+    assert code == 0
+
+
+def test_raster_codes_leave_out_nodata_for_every_integer_width(tmp_path):
+    from kunsink.datasets import load_boundary
+
+    x0, y0 = load_boundary().total_bounds[:2]
+    box = (x0, y0, x0 + 5000, y0 + 4000)
+    cases = [("uint8", 0, (0, 10, 255), "10, 255"), ("uint8", 255, (0, 10, 255), "0, 10"),
+             ("uint16", 65535, (3, 65535, 700), "3, 700"), ("uint8", None, (0, 4), "0, 4"),
+             ("int16", -1, (-1, -5, 7), "-5, 7"), ("int32", 0, (0, 100000, 3), "3, 100000")]
+    for i, (dtype, nodata, values, codes) in enumerate(cases):
+        report = check_layer(_raster(tmp_path / f"r{i}.tif", box, "EPSG:4546", dtype=dtype, nodata=nodata,
+                                     values=values), "landcover")
+        assert report.info["codes"] == codes, (dtype, nodata, report.to_text())
+
+
+def test_raster_with_a_wrong_assumed_crs_asks_for_another_assume_crs(tmp_path, capsys):
+    """A raster without a CRS, given --assume-crs EPSG:4326 while its coordinates are metres: the message
+    speaks of the assumed CRS, not of a label in the file."""
+    from kunsink.datasets import load_boundary
+
+    x0, y0 = load_boundary().total_bounds[:2]
+    path = _raster(tmp_path / "nocrs.tif", (x0, y0, x0 + 5000, y0 + 4000), None)
+    code, _, err = _cli(capsys, "layers", "check", path, "--kind", "landcover", "--assume-crs", "EPSG:4326")
+    line = _one_error_line(err)
+    assert code == 2 and "is taken as EPSG:4326" in line and "give the right CRS with --assume-crs" in line
