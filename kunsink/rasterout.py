@@ -201,27 +201,22 @@ def describe_band(ds, description: str | None = None, units: str | None = None) 
         ds.set_band_unit(1, units)
 
 
-#: Intermediate files above this many bytes (uncompressed) are ZSTD-compressed to spare disk space;
-#: smaller ones are written raw so that each tile is compressed once, in the parallel COG step.
-RAW_INTERMEDIATE_MAX_BYTES = 2 * 1024**3
+#: Intermediate files (read once, by the COG copy) are ZSTD level 1: cheaper to write than raw tiles, which
+#: cost their size in page-cache copies and, at city scale (11 × 2 GB), in disk writes the pass waits for.
+INTERMEDIATE_OPTIONS: dict[str, Any] = {"compress": "zstd", "zstd_level": 1}
 
 
 def _profile(like, dtype: str, nodata: float, final: bool = False, compress: str = DEFAULT_COMPRESS,
              predictor: int | None = None) -> dict[str, Any]:
     """The creation profile of a tiled GeoTIFF on ``like``'s grid. A final file (no COG copy) is compressed
-    with ``compress``; an intermediate one is raw unless large (then ZSTD level 1, since it is read once by
-    kunsink itself)."""
-    raw = not final and like.shape[0] * like.shape[1] * np.dtype(dtype).itemsize <= RAW_INTERMEDIATE_MAX_BYTES
+    with ``compress``; an intermediate one with :data:`INTERMEDIATE_OPTIONS`."""
     profile = {
         "driver": "GTiff", "width": like.shape[1], "height": like.shape[0], "count": 1, "dtype": dtype,
         "crs": like.rio.crs, "transform": like.rio.transform(), "nodata": nodata, "tiled": True,
         "blockxsize": 512, "blockysize": 512, "bigtiff": "if_safer",
         "sparse_ok": True,  # no zero-fill at creation: each tile is written once, later (or never: all nodata)
     }
-    if final:
-        profile.update(creation_options(compress, dtype, predictor=predictor))
-    elif not raw:
-        profile.update(compress="zstd", zstd_level=1)
+    profile.update(creation_options(compress, dtype, predictor=predictor) if final else INTERMEDIATE_OPTIONS)
     return profile
 
 

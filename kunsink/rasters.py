@@ -9,9 +9,12 @@ worker process can open.
 
 from __future__ import annotations
 
+import functools
+
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import rasterio
@@ -184,19 +187,40 @@ def pixel_area_m2(arr) -> float:
     return float(abs(t.a * t.e - t.b * t.d) * unit * unit)
 
 
+@functools.lru_cache(maxsize=8)
+def _prepared(geoms_wkb: tuple[bytes, ...]) -> tuple[Any, ...]:
+    """The area's polygons parsed and prepared once per process (a city outline has thousands of vertices)."""
+    import shapely
+
+    geoms = tuple(shapely.from_wkb(list(geoms_wkb)))
+    for g in geoms:
+        shapely.prepare(g)
+    return geoms
+
+
 def _mask_block(block: np.ndarray, geoms_wkb: list[bytes], transform, nodata, block_info=None) -> np.ndarray:
-    """``block`` with the pixels whose centre lies outside the polygons set to ``nodata``."""
+    """``block`` with the pixels whose centre lies outside the polygons set to ``nodata``.
+
+    A block wholly inside is returned as it is, one wholly outside as nodata, without rasterising; a block on
+    the outline rasterises the polygons cut to the block's rectangle (the same pixel centres fall inside:
+    the cut only adds edges on the rectangle, which no centre lies on)."""
     import shapely
     from affine import Affine
     from rasterio.features import geometry_mask
 
     (r0, r1), (c0, c1) = block_info[0]["array-location"]
     t = transform * Affine.translation(c0, r0)
-    geoms = shapely.from_wkb(geoms_wkb)
+    geoms = _prepared(tuple(geoms_wkb))
     box = shapely.box(*(t * (0, block.shape[0])), *(t * (block.shape[1], 0)))
-    if all(shapely.contains(g, box) for g in geoms):
+    touching = [g for g in geoms if shapely.intersects(g, box)]
+    if not touching:
+        return np.full_like(block, nodata)
+    if any(shapely.contains(g, box) for g in touching):
         return block
-    inside = geometry_mask(list(geoms), out_shape=block.shape, transform=t, invert=True, all_touched=False)
+    cut = [c for c in (shapely.clip_by_rect(g, *box.bounds) for g in touching) if not c.is_empty]
+    if not cut:
+        return np.full_like(block, nodata)
+    inside = geometry_mask(cut, out_shape=block.shape, transform=t, invert=True, all_touched=False)
     if inside.all():
         return block
     out = block.copy()
