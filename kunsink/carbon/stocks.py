@@ -353,6 +353,13 @@ def _lookup_table(known: np.ndarray, dens: np.ndarray, nodata: Any, dtype: np.dt
     return lut
 
 
+def _all_nodata(codes: np.ndarray, nodata: Any) -> bool:
+    """Every code is ``nodata`` (the first one decides most blocks at once)."""
+    if nodata is None or codes.size == 0 or codes.reshape(-1)[0] != nodata:
+        return False
+    return bool((codes == nodata).all())
+
+
 def _pools_block(codes: np.ndarray, *ov_blocks, known: np.ndarray, dens: np.ndarray, nodata: Any,
                  ov_pools: tuple[int, ...], ov_nodata: tuple[Any, ...], lut: np.ndarray | None = None) -> np.ndarray:
     """(n_pools + 1, h, w) float32: each pool's density and the total, NODATA_OUT where no land cover.
@@ -361,6 +368,9 @@ def _pools_block(codes: np.ndarray, *ov_blocks, known: np.ndarray, dens: np.ndar
     values by one gather per output."""
     out = np.empty((dens.shape[0] + 1,) + codes.shape, dtype="float32")
     if lut is not None and not ov_blocks and codes.dtype.kind == "u" and codes.dtype.itemsize <= 2:
+        if _all_nodata(codes, nodata):  # e.g. outside the study area: no gathers
+            out.fill(NODATA_OUT)
+            return out
         idx = codes.astype(np.intp)  # one conversion for all the gathers
         for k in range(lut.shape[0]):
             # every code indexes the table (it spans the dtype); "clip" spares the copy "raise" makes of out
