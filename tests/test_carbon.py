@@ -64,9 +64,12 @@ def test_output_rasters_follow_the_contract(pair, tmp_path):
     out = tmp_path / "out"
     r = run_carbon(bas, out, alt=alt, densities=pools)
     names = {p.name for p in out.iterdir()}
-    for n in ("c_storage_bas.tif", "c_storage_alt.tif", "c_change_bas_alt.tif", "c_above_bas.tif", "c_soil_alt.tif",
+    for n in ("c_storage_bas.tif", "c_storage_alt.tif", "c_change_bas_alt.tif",
               "summary.json", "summary.csv", "classes.csv", "transitions.csv"):
         assert n in names
+    # the pools' maps (InVEST's intermediate outputs) only on request
+    assert sorted(n for n in names if n.endswith(".tif")) == ["c_change_bas_alt.tif", "c_storage_alt.tif",
+                                                               "c_storage_bas.tif"]
     assert not any(n.startswith(".") and n != ".kunsink-output" for n in names)  # no temporary files left
     with rasterio.open(out / "c_storage_bas.tif") as ds, rasterio.open(bas) as src:
         assert ds.dtypes[0] == "float32" and ds.nodata == -1
@@ -181,7 +184,7 @@ def test_raster_pool_overrides_table_where_it_has_data(pair, tmp_path):
     with rasterio.open(p, "w", **prof) as ds:
         ds.write(agb, 1)
     base = run_carbon(bas, tmp_path / "a", densities=pools, write_rasters=False).summary
-    over = run_carbon(bas, tmp_path / "b", densities=pools, pool_rasters={"c_above": p}).summary
+    over = run_carbon(bas, tmp_path / "b", densities=pools, pool_rasters={"c_above": p}, pool_maps=True).summary
     table = pd.read_csv(pools).set_index("lucode")
     valid = codes != 255
     west = np.zeros(codes.shape, bool)
@@ -334,10 +337,43 @@ def test_code_outside_the_scheme_is_named(pair, tmp_path, capsys):
     assert "[33]" in capsys.readouterr().err
 
 
+def test_pool_maps_on_request_add_up_to_the_total_map(pair, tmp_path):
+    bas, alt, pools = pair
+    run_carbon(bas, tmp_path / "totals", alt=alt, densities=pools)
+    assert main(["carbon", "--landcover", str(bas), "--alt", str(alt), "--densities", str(pools), "--pool-maps",
+                 "--area", "none", "--out", str(tmp_path / "pools")]) == 0
+    tifs = sorted(p.name for p in (tmp_path / "pools").glob("*.tif"))
+    assert len(tifs) == 11 and "c_dead_alt.tif" in tifs
+    for date in ("bas", "alt"):
+        with rasterio.open(tmp_path / "pools" / f"c_storage_{date}.tif") as ds:
+            total = ds.read(1)
+        with rasterio.open(tmp_path / "totals" / f"c_storage_{date}.tif") as ds:
+            np.testing.assert_array_equal(ds.read(1), total)  # the one-gather total is the pools' float32 sum
+        parts = []
+        for pool in ("c_above", "c_below", "c_soil", "c_dead"):
+            with rasterio.open(tmp_path / "pools" / f"{pool}_{date}.tif") as ds:
+                parts.append(ds.read(1))
+        valid = total != -1
+        assert valid.any() and np.all(parts[0][~valid] == -1)
+        summed = parts[0] + parts[1]
+        for p in parts[2:]:
+            summed = summed + p
+        np.testing.assert_array_equal(summed[valid], total[valid])
+
+
+def test_pool_maps_are_refused_where_there_are_none(pair, tmp_path, capsys):
+    bas, alt, _ = pair
+    series = [f"2020={bas}", f"2021={alt}", f"2022={bas}"]
+    args = ["carbon", "--pool-maps", "--out", str(tmp_path / "o")]
+    assert main([*args, *(a for s in series for a in ("--landcover", s))]) == 2
+    assert "--pool-maps" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
 def test_plain_tiff_option_writes_the_same_values(pair, tmp_path):
     bas, alt, pools = pair
-    run_carbon(bas, tmp_path / "cog", alt=alt, densities=pools)
-    run_carbon(bas, tmp_path / "plain", alt=alt, densities=pools, cog=False)
+    run_carbon(bas, tmp_path / "cog", alt=alt, densities=pools, pool_maps=True)
+    run_carbon(bas, tmp_path / "plain", alt=alt, densities=pools, cog=False, pool_maps=True)
     for name in ("c_storage_bas.tif", "c_change_bas_alt.tif", "c_soil_alt.tif"):
         with rasterio.open(tmp_path / "cog" / name) as a, rasterio.open(tmp_path / "plain" / name) as b:
             assert b.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") != "COG" and b.profile["tiled"]

@@ -195,6 +195,7 @@ def run_carbon(
     overviews: bool = True,
     cog: bool = True,
     compress: str = "deflate",
+    pool_maps: bool = False,
 ) -> CarbonResult:
     """Carbon stocks of a land-cover raster (and an alternate date): maps, totals, change, value, uncertainty.
 
@@ -228,7 +229,12 @@ def run_carbon(
     scheduler : str or distributed.Client, optional
         Address of a dask.distributed scheduler (``tcp://host:8786``) or a Client.
     write_rasters : bool
-        Write the stock, change and NPV rasters (default); without them only the tables are written.
+        Write the maps (default): the total stock per date (``c_storage_bas``/``_alt``), the change
+        (``c_change_bas_alt``) and, with valuation, its value (``npv_bas_alt``); without them only the tables.
+    pool_maps : bool
+        Also write each pool's density per date (``c_above_bas`` … ``c_dead_alt``: InVEST's intermediate
+        outputs; eight more rasters). Off by default: the pools are in the tables, and these maps are the
+        density table looked up by class.
     overviews : bool
         Give every raster overviews for fast display (default).
     cog : bool
@@ -257,7 +263,8 @@ def run_carbon(
                                 pool_rasters=pool_rasters, alt_pool_rasters=alt_pool_rasters, zones=zones,
                                 zone_field=zone_field, years=years, dates=dates, price=price,
                                 discount_pct=discount_pct, price_change_pct=price_change_pct, mc=mc, seed=seed,
-                                correlate_dates=correlate_dates, chunks=chunks, scheduler=client, workdir=work)
+                                correlate_dates=correlate_dates, chunks=chunks, scheduler=client, workdir=work,
+                                pool_maps=pool_maps)
         result.files = write_carbon(result, out_dir, rasters=write_rasters, overviews=overviews, cog=cog,
                                     compress=compress, scheduler=client)
         return result
@@ -290,6 +297,7 @@ def compute_carbon(
     correlate_dates: bool = True,
     chunks: int = 1024,
     scheduler: Any = None,
+    pool_maps: bool = False,
 ) -> CarbonResult:
     """Carbon stocks, change, value and uncertainty in memory: tables computed, maps lazy.
 
@@ -298,7 +306,8 @@ def compute_carbon(
     over the change map). The maps are returned as lazy dask arrays (:attr:`CarbonResult.rasters`) that
     :func:`write_carbon` stores. Parameters as :func:`run_carbon`; ``workdir`` holds files the lazy
     arrays read (tile mosaics, reprojected rasters) and must live until they are written; ``scheduler``
-    is None (dask's threads) or a ``distributed.Client``. No output is written.
+    is None (dask's threads) or a ``distributed.Client``; ``pool_maps`` adds each pool's map per date to
+    the total, change and value maps. No output is written.
     """
     if chunks <= 0 or chunks % 512:
         raise ConfigError(f"chunks must be a positive multiple of 512 pixels; got {chunks}")
@@ -424,7 +433,7 @@ def compute_carbon(
         _mc_summary(summary, mc_out)
     tables = carbon_tables(summary, classes, zones_df, trans, names)
     rasters, tags, styles = _raster_arrays(lc, lc_alt, table, mapping, codes, ov_bas, ov_alt, const,
-                                           summary["data_source"], year_pair)
+                                           summary["data_source"], year_pair, pool_maps)
     return CarbonResult(summary, classes, zones_df, [], mc_out, tables["summary"], tables.get("transitions"),
                         rasters, lc, tags, styles, continuous=bool(ov_bas or ov_alt))
 
@@ -637,16 +646,17 @@ def _raster_styles(names, table, const) -> dict[str, str]:
 
 
 def _raster_arrays(lc, lc_alt, table, mapping, codes, ov_bas, ov_alt, const, source: str,
-                   year_pair: tuple[int | None, int | None] = (None, None)
+                   year_pair: tuple[int | None, int | None] = (None, None), pool_maps: bool = False
                    ) -> tuple[dict[str, Any], dict[str, dict[str, str]], dict[str, str]]:
-    """The lazy maps with their tags and QGIS styles (nothing computed)."""
+    """The lazy maps with their tags and QGIS styles (nothing computed): the total per date, the change, the
+    value of the change; with ``pool_maps`` also each pool per date (InVEST's intermediate outputs)."""
     arrays = {}
-    bas = stock_arrays(lc, table, mapping, codes, ov_bas)
+    bas = stock_arrays(lc, table, mapping, codes, ov_bas, pools=pool_maps)
     suffix_b = "_bas" if lc_alt is not None else ""
     for name, arr in bas.items():
         arrays[f"{name}{suffix_b}"] = arr
     if lc_alt is not None:
-        alt = stock_arrays(lc_alt, table, mapping, codes, ov_alt)
+        alt = stock_arrays(lc_alt, table, mapping, codes, ov_alt, pools=pool_maps)
         for name, arr in alt.items():
             arrays[f"{name}_alt"] = arr
         change = change_array(bas["c_storage"], alt["c_storage"])

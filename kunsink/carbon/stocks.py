@@ -360,6 +360,14 @@ def _all_nodata(codes: np.ndarray, nodata: Any) -> bool:
     return bool((codes == nodata).all())
 
 
+def _total_block(codes: np.ndarray, *, lut: np.ndarray, nodata: Any) -> np.ndarray:
+    """The total density (Mg C/ha, NODATA_OUT where no land cover) by one gather in ``lut`` (the last row
+    of :func:`_lookup_table`: pools added in pool order, in float32, as :func:`_pools_block` adds them)."""
+    if _all_nodata(codes, nodata):
+        return np.full(codes.shape, NODATA_OUT, dtype="float32")
+    return np.take(lut, codes.astype(np.intp), mode="clip")
+
+
 def _pools_block(codes: np.ndarray, *ov_blocks, known: np.ndarray, dens: np.ndarray, nodata: Any,
                  ov_pools: tuple[int, ...], ov_nodata: tuple[Any, ...], lut: np.ndarray | None = None) -> np.ndarray:
     """(n_pools + 1, h, w) float32: each pool's density and the total, NODATA_OUT where no land cover.
@@ -400,8 +408,9 @@ def _pools_block(codes: np.ndarray, *ov_blocks, known: np.ndarray, dens: np.ndar
 
 
 def stock_arrays(lc, table: pd.DataFrame, mapping: dict[int, int] | None, known_codes: np.ndarray,
-                 overrides: dict[str, Any] | None = None) -> dict[str, da.Array]:
-    """Pass 2: lazy float32 density arrays (Mg C/ha, nodata −1) for each pool and ``c_storage`` (the total)."""
+                 overrides: dict[str, Any] | None = None, pools: bool = True) -> dict[str, da.Array]:
+    """Pass 2: lazy float32 density arrays (Mg C/ha, nodata −1) for each pool and ``c_storage`` (the total);
+    with ``pools=False`` only ``c_storage`` (for uint8/uint16 codes without raster pools: one gather a pixel)."""
     overrides = overrides or {}
     data = lc.data if isinstance(lc.data, da.Array) else da.from_array(np.asarray(lc.data), chunks=1024)
     known = np.unique(np.asarray(known_codes, dtype="int64"))
@@ -411,13 +420,16 @@ def stock_arrays(lc, table: pd.DataFrame, mapping: dict[int, int] | None, known_
     ov_names = tuple(overrides)
     ov_arrays = [_rechunk_like(overrides[p], data) for p in ov_names]
     lut = None if ov_names else _lookup_table(known, dens, lc.attrs.get("nodata"), data.dtype)
+    if not pools and lut is not None:
+        return {"c_storage": da.map_blocks(_total_block, data, lut=lut[-1], nodata=lc.attrs.get("nodata"),
+                                           dtype="float32")}
     stacked = da.map_blocks(
         _pools_block, data, *ov_arrays, known=known, dens=dens, nodata=lc.attrs.get("nodata"), lut=lut,
         ov_pools=tuple(POOLS.index(p) for p in ov_names),
         ov_nodata=tuple(overrides[p].attrs.get("nodata") for p in ov_names),
         dtype="float32", new_axis=0, chunks=((len(POOLS) + 1,),) + data.chunks,
     )
-    out = {p: stacked[k] for k, p in enumerate(POOLS)}
+    out = {p: stacked[k] for k, p in enumerate(POOLS)} if pools else {}
     out["c_storage"] = stacked[len(POOLS)]
     return out
 

@@ -104,6 +104,7 @@ def register(app: typer.Typer) -> None:
         layer: Optional[str] = typer.Option(None, "--layer", help="Layer of a GeoPackage or File Geodatabase (default: DLTB / landcover)."),
         overviews: bool = typer.Option(True, "--overviews/--no-overviews", help="Overviews in every raster (default), for fast display."),
         cog: bool = typer.Option(True, "--cog/--plain-tiff", help="Cloud-Optimized GeoTIFFs (default) or plain tiled GeoTIFFs."),
+        pool_maps: bool = typer.Option(False, "--pool-maps", help="Also write each pool's density map per date (c_above_bas … c_dead_alt, as InVEST's intermediate outputs); by default the maps are the total per date, the change and its value."),
         append_to: Optional[Path] = typer.Option(None, "--append-to", help="An earlier series output folder: add the YEAR=FILE land covers given (the annual update), with the settings recorded there."),
         revise: bool = typer.Option(False, "--revise", help="With --append-to: replace a year already recorded from another file (kept in revisions.csv)."),
         base_year: Optional[int] = typer.Option(None, "--base-year", help="With three or more YEAR=FILE land covers: the year changes are also given from (default the first)."),
@@ -127,6 +128,8 @@ def register(app: typer.Typer) -> None:
                               "--landcover are raster tiles to mosaic)")
         from ..carbon.series import parse_landcover_years
 
+        if pool_maps and append_to is not None:
+            raise ConfigError("--pool-maps goes with a land-cover raster of one or two dates, not --append-to")
         if append_to is not None:
             _append(landcover, append_to, out, revise, dict(alt=alt, pool=pool, alt_pool=alt_pool, price=price,
                     years=years, base_year=base_year, scheme=scheme, reclass=reclass, densities=densities,
@@ -139,6 +142,9 @@ def register(app: typer.Typer) -> None:
         if out is None:
             raise ConfigError("--out is required: the folder to write into (or --append-to an earlier series)")
         by_year = None if vectors else parse_landcover_years([str(p) for p in landcover])
+        if pool_maps and (vectors or (by_year is not None and len(by_year) >= 3)):
+            raise ConfigError("--pool-maps goes with a land-cover raster of one or two dates (a series maps the "
+                              "total per year and the changes; polygons give the pools in their tables)")
         if by_year is not None and len(by_year) >= 3:
             _series(by_year, out, alt, pool, alt_pool, price, years, base_year, scheme, reclass, densities, zones,
                     zone_field, mc, seed, independent_dates, chunks, scheduler)
@@ -159,7 +165,7 @@ def register(app: typer.Typer) -> None:
 
                 result = run_carbon(landcover[0] if len(landcover) == 1 else landcover, out, scheme=scheme, reclass=reclass, pool_rasters=_pools(pool),
                                     alt_pool_rasters=_pools(alt_pool), chunks=chunks, scheduler=scheduler,
-                                    overviews=overviews, cog=cog, compress=compress, **common)
+                                    overviews=overviews, cog=cog, compress=compress, pool_maps=pool_maps, **common)
         s = result.summary
         if s.get("study_area"):
             a = s["study_area"]
