@@ -20,7 +20,7 @@ from kunsink.carbon.run import run_carbon
 from kunsink.carbon.uncertainty import PoolAreas, approach1, monte_carlo, triangular_ppf
 from kunsink.carbon.vector import run_carbon_polygons
 from kunsink.cli import main
-from kunsink.errors import ConfigError, RasterError
+from kunsink.errors import ConfigError
 
 INVEST = json.loads((Path(__file__).parent / "data" / "invest_3_20_2_carbon.json").read_text())
 
