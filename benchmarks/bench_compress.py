@@ -1,7 +1,7 @@
 """GeoTIFF codec benchmark: the carbon model's output rasters written with each codec, level and predictor.
 
 Inputs: the two-date land-cover pair of ``bench_carbon.py`` (``--size`` × ``--size``, 10 m, uint8). kunsink's
-``run_carbon`` makes its eleven Float32 outputs (four pools and the total for both dates, the change) once;
+``run_carbon(pool_maps=True)`` makes its eleven Float32 outputs (four pools and the total for both dates, the change) once;
 they are kept as raw tiled GeoTIFFs (the staging files the COG step reads). Each setting then copies all
 eleven to Cloud-Optimized GeoTIFFs with overviews (kunsink's COG step: ``kunsink.rasterout.to_cog``, two
 files at a time as ``store_geotiffs`` does), ``--repeat`` times; the best wall time and the total size are
@@ -139,7 +139,7 @@ def main() -> int:
         bas, alt = tmp / "bas.tif", tmp / "alt.tif"
         make_landcover(bas, args.size, 1)
         make_landcover(alt, args.size, 1, changed=True)
-        run_carbon(bas, tmp / "first", alt=alt, densities=pools)
+        run_carbon(bas, tmp / "first", alt=alt, densities=pools, pool_maps=True)
         raws = _raw_copies(tmp / "first", tmp / "raw")
         raw_mb = sum(p.stat().st_size for p in raws) / 1e6
         cont = tmp / "cont" / "agb.tif"
@@ -177,7 +177,7 @@ def main() -> int:
             for k in range(args.repeat):
                 d = tmp / f"run_{codec}_{k}"
                 t0 = time.perf_counter()
-                run_carbon(bas, d, alt=alt, densities=pools, compress=codec)
+                run_carbon(bas, d, alt=alt, densities=pools, compress=codec, pool_maps=True)
                 best = min(best, time.perf_counter() - t0)
                 size = sum(p.stat().st_size for p in d.glob("*.tif"))
                 shutil.rmtree(d)
