@@ -36,8 +36,8 @@ ORDER = ["bench_carbon", "bench_city_carbon", "bench_greenspace", "bench_series"
 #: Small arguments for --quick, for scripts without a --quick of their own (their README sections' small runs).
 QUICK_ARGS = {
     "bench_greenspace": ["--n", "80", "--neighbourhoods", "1500", "--parks", "200"],
-    "bench_osm": ["--km", "15", "--no-whole", "--no-log"],
-    "bench_compress": ["--size", "1500", "--repeat", "1"],
+    "bench_osm": ["--km", "8", "--no-whole", "--no-log"],
+    "bench_compress": ["--size", "1000", "--repeat", "1"],
     "bench_crs": ["100000"],
 }
 #: Scripts left out of --quick when they have no --quick of their own, and why.
