@@ -775,8 +775,9 @@ def big_raster(tmp_path_factory):
 
 def _start_carbon(raster: Path, out: Path) -> subprocess.Popen:
     env = dict(os.environ, PYTHONFAULTHANDLER="1")
+    # --pool-maps: five maps to write keep the run busy for a few seconds on a fast machine
     return subprocess.Popen([sys.executable, "-m", "kunsink", "carbon", "--landcover", str(raster), "--mc", "200",
-                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+                             "--pool-maps", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
 
 
 def _staging(parent: Path, out: Path) -> list[str]:
