@@ -157,10 +157,10 @@ def test_carbon_rasters_deflate_overviews_units_and_style(pair, tmp_path, capsys
     bas, alt, pools = pair
     out = tmp_path / "out"
     code = main(["carbon", "--area", "none", "--landcover", str(bas), "--alt", str(alt), "--densities", str(pools),
-                 "--years", "2020", "2025", "--price", "43", "--out", str(out)])
+                 "--years", "2020", "2025", "--price", "43", "--pool-maps", "--out", str(out)])
     assert code == 0, capsys.readouterr().err
     tifs = sorted(out.glob("*.tif"))
-    assert len(tifs) == 12  # 4 pools + total for two dates, change, NPV
+    assert len(tifs) == 12  # 4 pools + total for two dates (--pool-maps), change, NPV
     for tif in tifs:
         with rasterio.open(tif) as ds:
             assert ds.compression.name == "deflate"
