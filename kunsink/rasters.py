@@ -9,7 +9,7 @@ worker process can open.
 
 from __future__ import annotations
 
-import functools
+import threading
 
 import os
 import warnings
@@ -187,14 +187,27 @@ def pixel_area_m2(arr) -> float:
     return float(abs(t.a * t.e - t.b * t.d) * unit * unit)
 
 
-@functools.lru_cache(maxsize=8)
+_PREPARED = threading.local()
+
+
 def _prepared(geoms_wkb: tuple[bytes, ...]) -> tuple[Any, ...]:
-    """The area's polygons parsed and prepared once per process (a city outline has thousands of vertices)."""
+    """The area's polygons parsed and prepared once per thread (a city outline has thousands of vertices).
+
+    Per thread: GEOS builds a prepared geometry's index lazily, on first use, so one prepared geometry shared
+    by dask's threads can crash the process."""
     import shapely
 
-    geoms = tuple(shapely.from_wkb(list(geoms_wkb)))
-    for g in geoms:
-        shapely.prepare(g)
+    cache = getattr(_PREPARED, "cache", None)
+    if cache is None:
+        cache = _PREPARED.cache = {}
+    geoms = cache.get(geoms_wkb)
+    if geoms is None:
+        geoms = tuple(shapely.from_wkb(list(geoms_wkb)))
+        for g in geoms:
+            shapely.prepare(g)
+        if len(cache) >= 8:
+            cache.clear()
+        cache[geoms_wkb] = geoms
     return geoms
 
 
