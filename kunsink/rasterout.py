@@ -378,6 +378,8 @@ def store_geotiffs(arrays: dict[str, da.Array], like, out_dir: Path, tags: dict[
             write_raster_qml(final, qml[name])
         return final
 
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 2)) as pool:
+    # one copy at a time (GDAL's own threads use the cores): two overview builds at once held up to
+    # ≈ 0.5 GB more and took a city run over 1 GB now and then
+    with ThreadPoolExecutor(max_workers=1) as pool:
         paths = list(pool.map(_finish, zip(arrays, tmp_paths)))
     return paths, extra_out
