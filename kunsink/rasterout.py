@@ -54,31 +54,31 @@ _WRITE_ENV = {"GDAL_CACHEMAX": 256}
 
 
 class _WindowWriter:
-    """A dask ``store`` target that writes each chunk into a window of a GeoTIFF.
+    """A dask ``store`` target that writes each chunk into a window of a GeoTIFF it creates.
 
-    Locally the file stays open in write mode from its creation (``create`` gives the creation profile
-    and tags): writing windows through a handle opened for update costs about twice the CPU time with a
-    compressed file (benchmarks/README.md, "Carbon model"). On a dask.distributed cluster (``create``
-    None) each chunk opens the already created file for update.
+    Locally the file stays open in write mode from its creation: writing windows through a handle opened
+    for update costs about twice the CPU time with a compressed file (benchmarks/README.md, "Carbon
+    model"). On a dask.distributed cluster (``reopen``) the created file is closed and each chunk opens it
+    for update.
     """
 
-    def __init__(self, path: Path, reopen: bool, create: tuple[dict[str, Any], dict[str, str]] | None = None,
+    def __init__(self, path: Path, reopen: bool, profile: dict[str, Any], tags: dict[str, str],
                  skip_nodata: float | None = None):
+        import rasterio
+
         self.path = str(path)
         self.reopen = reopen
         #: chunks all of this value (NaN: all NaN) are not written: the file is sparse there and GDAL reads
         #: its nodata (only for intermediates, which GDAL copies; a final file has every tile)
         self.skip_nodata = skip_nodata
-        self._ds = None
         self._closed = False
         self._lock = threading.Lock()
-        if create is not None and not reopen:
-            import rasterio
-
-            profile, tags = create
-            with rasterio.Env(**_WRITE_ENV):
-                self._ds = rasterio.open(self.path, "w", **profile)
+        with rasterio.Env(**_WRITE_ENV):
+            self._ds = rasterio.open(self.path, "w", **profile)
             _set_tags(self._ds, tags)
+            if reopen:
+                self._ds.close()
+                self._ds = None
 
     def __getstate__(self):
         return {"path": self.path, "reopen": True, "_ds": None, "_closed": False, "skip_nodata": self.skip_nodata}
@@ -95,24 +95,24 @@ class _WindowWriter:
         window = Window(cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start)
         if self.skip_nodata is not None and _all_equal(value, self.skip_nodata):
             return
+        data = np.asarray(value)[np.newaxis]  # 3-D: rasterio writes it without a copy
         if self.reopen:
             with rasterio.Env(**_WRITE_ENV), rasterio.open(self.path, "r+") as ds:
-                ds.write(np.asarray(value)[np.newaxis], [1], window=window)
+                ds.write(data, [1], window=window)
             return
         with self._lock:
             if self._closed:
                 raise RuntimeError(f"{self.path} was closed: the computation was abandoned")
-            if self._ds is None:
-                with rasterio.Env(**_WRITE_ENV):
-                    self._ds = rasterio.open(self.path, "r+")
-            self._ds.write(np.asarray(value)[np.newaxis], [1], window=window)
+            self._ds.write(data, [1], window=window)
 
     def close(self) -> None:
         """Close the file; waits for a write in progress (never closes under a writing thread)."""
+        import rasterio
+
         with self._lock:
             self._closed = True
             if self._ds is not None:
-                with _gdal_env(_WRITE_ENV):
+                with rasterio.Env(**_WRITE_ENV):
                     self._ds.close()
                 self._ds = None
 
@@ -226,20 +226,6 @@ def _set_tags(ds, tags: dict[str, str]) -> None:
     describe_band(ds, tags.get("description"), tags.get("units"))
 
 
-def _gdal_env(options: dict[str, Any] = _GDAL_ENV):
-    import rasterio
-
-    return rasterio.Env(**options)
-
-
-def _create(path: Path, profile: dict[str, Any], tags: dict[str, str]) -> None:
-    """Create an empty GeoTIFF with ``profile``, its tags, band description and unit set."""
-    import rasterio
-
-    with rasterio.Env(**_GDAL_ENV), rasterio.open(path, "w", **profile) as ds:
-        _set_tags(ds, tags)
-
-
 def to_cog(src: Path, dst: Path, overviews: bool = True, compress: str = DEFAULT_COMPRESS, level: int | None = None,
            predictor: int | None = None) -> None:
     """Copy a tiled GeoTIFF to a Cloud-Optimized GeoTIFF (512-pixel tiles, nearest overviews).
@@ -314,10 +300,8 @@ def store_geotiffs(arrays: dict[str, da.Array], like, out_dir: Path, tags: dict[
             tmp = out_dir / f".{name}.tiled.tif"
             profile = _profile(like, str(arr.dtype), (nodata_by_name or {}).get(name, nodata), final=not cog,
                                compress=compress, predictor=predictor)
-            if distributed:
-                _create(tmp, profile, tags.get(name, {}))
             tmp_paths.append(tmp)
-            writers.append(_WindowWriter(tmp, reopen=distributed, create=(profile, tags.get(name, {})),
+            writers.append(_WindowWriter(tmp, distributed, profile, tags.get(name, {}),
                                          skip_nodata=profile["nodata"] if cog else None))
     except BaseException:
         for w in writers:

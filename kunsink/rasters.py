@@ -9,9 +9,8 @@ worker process can open.
 
 from __future__ import annotations
 
-import threading
-
 import os
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
