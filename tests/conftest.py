@@ -64,7 +64,7 @@ def map_scene():
                              crs=crs)
     wetland = gpd.GeoDataFrame({"name": ["湿地 A"], "source": "synthetic"},
                                geometry=pts([(-600, -4000)], 700), crs=crs)
-    lines, ids = [], []
+    lines = []
     for k in range(-3, 4):
         lines += [LineString([(cx - 4000, cy + k * 1200), (cx + 4000, cy + k * 1200)]),
                   LineString([(cx + k * 1200, cy - 4000), (cx + k * 1200, cy + 4000)])]

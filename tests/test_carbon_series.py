@@ -184,13 +184,20 @@ def test_annual_update_appends_refuses_a_changed_year_and_keeps_revisions(three,
 @given(st.data())
 def test_byte_transitions_equal_the_masked_counts(data):
     """The series' unmasked uint8 transition counts equal the two-date model's masked ones."""
-    from kunsink.carbon.series import _byte_pairs
+    from kunsink.carbon.stocks import _byte_pairs
     from kunsink.carbon.stocks import _stats_block, _transition_block, _zone_transition_block
 
     h, w = data.draw(st.integers(1, 40)), data.draw(st.integers(1, 40))
     codes = st.sampled_from([0, 1, 2, 5, 9, 255])
     blocks = tuple(np.array(data.draw(st.lists(codes, min_size=h * w, max_size=h * w)), dtype="uint8").reshape(h, w)
                    for _ in range(3))
+    if data.draw(st.booleans()):  # years alike, as real ones are: a few pixels change (the changed counted apart)
+        keep = []
+        for _ in range(2):
+            k = np.ones(h * w, dtype=bool)
+            k[data.draw(st.lists(st.integers(0, h * w - 1), max_size=4))] = False
+            keep.append(k.reshape(h, w))
+        blocks = (blocks[0], np.where(keep[0], blocks[0], blocks[1]), np.where(keep[1], blocks[0], blocks[2]))
     nodata = tuple(data.draw(st.sampled_from([None, 0, 0.0, 255, 300, -1])) for _ in range(3))
     zoned = data.draw(st.booleans())
     zones = np.array(data.draw(st.lists(st.integers(0, 5), min_size=h * w, max_size=h * w)),
@@ -208,3 +215,51 @@ def test_byte_transitions_equal_the_masked_counts(data):
             a = got["zone_trans"][(i, j)].sort_values(cols).reset_index(drop=True)
             b = _zone_transition_block(blocks[i], blocks[j], zones, nodata[i], nodata[j]).sort_values(cols)
             assert (a.to_numpy() == b.reset_index(drop=True).to_numpy()).all()
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.data())
+def test_changed_pixels_and_distinct_counts_equal_numpy(data):
+    """The word-wise comparison finds exactly the differing bytes; both ways of counting keys agree."""
+    from kunsink.carbon.stocks import _changed_pixels, _distinct_counts
+
+    n = data.draw(st.integers(0, 300))
+    a = np.array(data.draw(st.lists(st.integers(0, 255), min_size=n, max_size=n)), dtype="uint8")
+    flips = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
+    b = np.where(flips, a ^ np.uint8(data.draw(st.integers(1, 255))), a).astype("uint8")
+    assert np.array_equal(_changed_pixels(a, b), np.flatnonzero(a != b))
+    keys = np.array(data.draw(st.lists(st.integers(0, 999), max_size=400)), dtype=np.intp)
+    want = np.unique(keys, return_counts=True)
+    for n_bins in (1000, 10**6):  # a bincount over every bin, then a sort of the few keys
+        got = _distinct_counts(keys, n_bins)
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+
+
+def test_zoned_series_over_many_windows_equals_the_two_date_model(three, tmp_path):
+    """Windows at their offsets: zone stocks and changes of a 3 × 2-window series equal the two-date model's."""
+    import geopandas as gpd
+    import shapely
+
+    paths, pools = three
+    big = {}
+    for y, p in paths.items():  # the 257 × 311 rasters tiled to 1028 × 622: six 512-pixel windows
+        with rasterio.open(p) as src:
+            arr, prof = np.tile(src.read(1), (4, 2)), src.profile
+        big[y] = tmp_path / f"big_{y}.tif"
+        with rasterio.open(big[y], "w", **(prof | {"height": arr.shape[0], "width": arr.shape[1]})) as ds:
+            ds.write(arr, 1)
+    x0, y1 = 600000, 4510000  # zones whose edges cut windows: an L-shaped west and the rest
+    west = shapely.union(shapely.box(x0, y1 - 1028 * 30, x0 + 200 * 30, y1), shapely.box(x0, y1 - 700 * 30, x0 + 560 * 30, y1 - 300 * 30))
+    east = shapely.box(x0, y1 - 1028 * 30, x0 + 622 * 30, y1).difference(west)
+    zones = tmp_path / "zones.gpkg"
+    gpd.GeoDataFrame({"名称": ["西区", "东区"]}, geometry=[west, east], crs="EPSG:32649").to_file(zones)
+    s = run_carbon_series(big, tmp_path / "s", densities=pools, zones=zones, zone_field="名称", chunks=512)
+    z = s.zones.set_index(["year", "zone"])["total_mgc"]
+    for y0, y1_ in ((2000, 2010), (2010, 2020), (2000, 2020)):
+        two = run_carbon(big[y0], tmp_path / f"t{y0}{y1_}", alt=big[y1_], densities=pools, zones=zones,
+                         zone_field="名称", chunks=512, write_rasters=False).zones.set_index("zone")
+        for name in ("西区", "东区"):
+            assert _rel(z[(y0, name)], two.loc[name, "total_mgc"]) < 1e-9
+            assert _rel(z[(y1_, name)], two.loc[name, "total_alt_mgc"]) < 1e-9
+            row = s.changes[(s.changes["from_year"] == y0) & (s.changes["to_year"] == y1_) & (s.changes["zone"] == name)]
+            assert len(row) == 1 and _rel(row["change_mgc"].iloc[0], two.loc[name, "change_mgc"]) < 1e-9

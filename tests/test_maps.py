@@ -14,7 +14,6 @@ import pytest
 from affine import Affine
 from shapely.geometry import Point
 
-from conftest import HOSTILE_NAME
 from kunsink.errors import ConfigError, CRSError, KunsinkError, LayerError
 from kunsink.maps import (
     SYNTHETIC_NOTICE,

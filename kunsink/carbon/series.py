@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-import dask
 import numpy as np
 import pandas as pd
 
@@ -88,93 +87,42 @@ def parse_landcover_years(spec: Sequence[str | os.PathLike] | Mapping[Any, Any] 
     return dict(sorted(seen.items()))
 
 
-def _byte_code(nodata: Any) -> int | None:
-    """The nodata value as a byte code (0–255), or None where no uint8 pixel can hold it."""
-    if nodata is None:
-        return None
-    v = float(nodata)
-    return int(v) if v.is_integer() and 0 <= v <= 255 else None
+def _series_block(*blocks: np.ndarray, zones_fn, nodata: tuple, pairs: tuple, block_info=None) -> np.ndarray:
+    """Counts of one window of every date (``dask.array.map_blocks``): a 1 × 1 object array holding
+    ``{"stats": [...], "trans": {...}[, "zone_trans": {...}]}``."""
+    from .stocks import _byte_pairs, _stats_block, _transition_block, _zone_transition_block
 
-
-def _byte_pairs(blocks: tuple, nodata: tuple, pairs: tuple, zones: np.ndarray | None) -> dict[str, Any] | None:
-    """Pixel transitions of uint8 land covers, counted without masks: one bincount of ``code << 8 | code_alt``
-    per pair (the first date's shifted codes made once per date), nodata rows and columns dropped after
-    counting; each date's own counts are the margins of a pair's. The same counts as
-    :func:`kunsink.carbon.stocks._stats_block` and ``_transition_block`` (and its zone variant), about six
-    times faster. ``None`` where it does not apply (other dtypes, 64 zones or more, a date in no pair)."""
-    if any(b.dtype != np.uint8 for b in blocks):
-        return None
-    z = None
-    n_zones = 1
-    if zones is not None:
-        n_zones = int(zones.max(initial=0)) + 1
-        if n_zones > 64:
-            return None
-        z = zones.ravel().astype(np.intp) << 16
-    shifted: dict[int, np.ndarray] = {}
-    trans, zone_trans = {}, {}
-    stats: dict[int, dict[str, pd.Series]] = {}
-    for i, j in pairs:
-        if i not in shifted:
-            shifted[i] = (blocks[i].astype(np.uint16) << 8).ravel()
-        key = shifted[i] | blocks[j].ravel()
-        full = np.bincount(key if z is None else z | key, minlength=n_zones * 65536).reshape(n_zones, 256, 256)
-        # each date's counts per (zone, code) are the margins of its pair counts, taken before nodata is dropped
-        for d, axis in ((i, 2), (j, 1)):
-            if d not in stats:
-                counts = full.sum(axis=axis)  # (zone, code)
-                nd = _byte_code(nodata[d])
-                if nd is not None:
-                    counts[:, nd] = 0
-                zk, ck = np.nonzero(counts)
-                stats[d] = {"count": pd.Series(counts[zk, ck], index=(zk.astype("int64") << 32) + ck, dtype="int64")}
-        for axis, nd in ((1, _byte_code(nodata[i])), (2, _byte_code(nodata[j]))):
-            if nd is not None:
-                (full[:, nd, :] if axis == 1 else full[:, :, nd])[...] = 0
-        # every pair (zones summed): the district's transitions
-        both = full.sum(axis=0).ravel()
-        keys = np.flatnonzero(both)
-        trans[(i, j)] = pd.Series(both[keys], index=((keys // 256) << 32) + keys % 256, dtype="int64")
+    (r0, _), (c0, _) = block_info[0]["array-location"]
+    zones = zones_fn((int(r0), int(c0)), blocks[0].shape) if zones_fn is not None else None
+    out: dict[str, Any] | None = _byte_pairs(blocks, nodata, pairs, zones)
+    if out is None:
+        out = {"stats": [_stats_block(b, nd, zones, {}, {}) for b, nd in zip(blocks, nodata)],
+               "trans": {(i, j): _transition_block(blocks[i], blocks[j], nodata[i], nodata[j]) for i, j in pairs}}
         if zones is not None:
-            flat = full.ravel()
-            keys = np.flatnonzero(flat)
-            zone_trans[(i, j)] = pd.DataFrame({"zone": keys // 65536, "code": (keys % 65536) // 256,
-                                               "code_alt": keys % 256, "count": flat[keys].astype("int64")})
-    if len(stats) < len(blocks):  # a date in no pair (a single date): nothing to take margins of
-        return None
-    return {"stats": [stats[d] for d in range(len(blocks))], "trans": trans,
-            **({"zone_trans": zone_trans} if zones is not None else {})}
-
-
-def _series_block(blocks: tuple, window: tuple[int, int], zones_fn, nodata: tuple, pairs: tuple) -> dict[str, Any]:
-    from .stocks import _stats_block, _transition_block, _zone_transition_block
-
-    zones = zones_fn(window, blocks[0].shape) if zones_fn is not None else None
-    fast = _byte_pairs(blocks, nodata, pairs, zones)
-    if fast is not None:
-        return fast
-    out: dict[str, Any] = {"stats": [_stats_block(b, nd, zones, {}, {}) for b, nd in zip(blocks, nodata)]}
-    out["trans"] = {(i, j): _transition_block(blocks[i], blocks[j], nodata[i], nodata[j]) for i, j in pairs}
-    if zones is not None:
-        out["zone_trans"] = {(i, j): _zone_transition_block(blocks[i], blocks[j], zones, nodata[i], nodata[j])
-                             for i, j in pairs}
-    return out
+            out["zone_trans"] = {(i, j): _zone_transition_block(blocks[i], blocks[j], zones, nodata[i], nodata[j])
+                                 for i, j in pairs}
+    cell = np.empty((1, 1), dtype=object)
+    cell[0, 0] = out
+    return cell
 
 
 def series_statistics(lcs: list[Any], pairs: list[tuple[int, int]], zones_fn=None, pixel_area_m2: float = 1.0,
                       scheduler: Any = None) -> tuple[list[Any], dict[tuple[int, int], pd.Series]]:
     """One pass over N land covers on one grid: :class:`ClassStats` per date and, per ``(i, j)`` in
-    ``pairs``, pixel transitions (per zone with ``zones_fn``) over pixels with data at both dates."""
-    from .stocks import _compute, _merge, _offsets, _rechunk_like, _split
+    ``pairs``, pixel transitions (per zone with ``zones_fn``) over pixels with data at both dates.
+
+    One task per window reads it at every date (``map_blocks`` over the N arrays: the graph is built in
+    one step, not per window and date)."""
+    import dask.array as da
+
+    from .stocks import _compute, _merge, _rechunk_like, _split
 
     data = [lcs[0].data] + [_rechunk_like(lc, lcs[0].data) for lc in lcs[1:]]
-    delayed = [d.to_delayed() for d in data]
     nodata = tuple(lc.attrs.get("nodata") for lc in lcs)
-    rows, cols = _offsets(data[0].chunks)
-    tasks = [dask.delayed(_series_block)(tuple(d[i, j] for d in delayed), (int(rows[i]), int(cols[j])), zones_fn,
-                                         nodata, tuple(pairs))
-             for i in range(delayed[0].shape[0]) for j in range(delayed[0].shape[1])]
-    results = _compute(scheduler, *tasks)
+    n_rows, n_cols = data[0].numblocks
+    grid = da.map_blocks(_series_block, *data, zones_fn=zones_fn, nodata=nodata, pairs=tuple(pairs),
+                         chunks=((1,) * n_rows, (1,) * n_cols), dtype=object, meta=np.empty((0, 0), dtype=object))
+    results = list(np.asarray(_compute(scheduler, grid)[0]).ravel())
     stats = [_merge([r["stats"][k] for r in results], {}, pixel_area_m2) for k in range(len(lcs))]
     trans: dict[tuple[int, int], pd.Series] = {}
     for pair in pairs:
