@@ -426,7 +426,7 @@ def check_raster(path: str | os.PathLike, kind: str = "landcover", *, assume_crs
             from .crs import check_coordinates
 
             try:
-                check_coordinates(tuple(ds.bounds), _as_pyproj(crs), p.name, assumed=crs is assumed)
+                check_coordinates(tuple(ds.bounds), crs, p.name, assumed=crs is assumed)
             except CRSError as exc:
                 report.problems.append(str(exc))
                 return report
@@ -461,17 +461,6 @@ def check_raster(path: str | os.PathLike, kind: str = "landcover", *, assume_crs
         report.problems.append(f"the raster lies outside {_area_name(reference)} (wrong CRS label, wrong file "
                                "or wrong --area?)")
     return report
-
-
-def _as_pyproj(crs: Any) -> Any:
-    """A rasterio CRS as a :class:`pyproj.CRS`, through WKT2 (PROJ takes ≈ 20 ms to read its first WKT1, which
-    is what pyproj asks rasterio for); the rasterio CRS itself if that fails."""
-    from pyproj import CRS
-
-    try:
-        return CRS.from_wkt(crs.to_wkt(version="WKT2_2019"))
-    except Exception:  # noqa: BLE001 - a CRS GDAL cannot write as WKT2: let pyproj read it its own way
-        return crs
 
 
 def clip_polygons_to_area(gdf, area=None, *, what: str = "layer"):

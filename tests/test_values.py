@@ -531,3 +531,25 @@ def test_layers_check_refuses_metres_labelled_degrees(tmp_path, capsys):
 def test_every_refusal_here_is_a_kunsink_error():
     for cls in (ConfigError, InputError, CRSError):
         assert issubclass(cls, KunsinkError)
+
+
+def test_a_raster_far_outside_its_crs_area_is_refused_when_read_and_checked(tmp_path, capsys):
+    """A rasterio CRS keeps its area of use (through WKT2): a file labelled EPSG:4546 (109.5–112.5°E) whose
+    extent lies at ≈ 50°E is refused by every reader, not only by ``layers check``."""
+    import rasterio
+    from rasterio.crs import CRS as RioCRS
+    from rasterio.transform import from_origin
+
+    from kunsink.cli import main
+    from kunsink.crs import as_pyproj
+    from kunsink.rasters import open_raster
+
+    assert as_pyproj(RioCRS.from_epsg(4546)).area_of_use is not None
+    p = tmp_path / "far.tif"
+    with rasterio.open(p, "w", driver="GTiff", width=8, height=8, count=1, dtype="uint8", crs="EPSG:4546",
+                       transform=from_origin(-9_000_000, 2_000_000, 10, 10), nodata=0) as ds:
+        ds.write(np.ones((1, 8, 8), dtype="uint8"))
+    with pytest.raises(CRSError, match="outside where that CRS is used"):
+        open_raster(p)
+    assert main(["layers", "check", str(p), "--kind", "landcover", "--area", "none"]) == 2
+    assert "outside where that CRS is used" in capsys.readouterr().err
