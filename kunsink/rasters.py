@@ -30,6 +30,14 @@ __all__ = ["open_raster", "open_landcover", "clip_to_area", "grid_difference", "
 
 DEFAULT_CHUNK = 1024
 
+#: GDAL's block cache (MB) unless ``GDAL_CACHEMAX`` is already set. GDAL's default is 5 % of the RAM
+#: (1.2 GB on a 24 GB machine) and a chunked pass reads each block once, so the cache only adds to the peak
+#: (a 400-Mpx carbon run in one process: 736 MB with GDAL's default, 580 MB with 256). The ``kunsink``
+#: command sets the same; this covers the library used from Python. GDAL reads the setting when it first
+#: caches a block, so it does not change a process that read rasters before importing kunsink.
+GDAL_CACHEMAX_MB = 256
+os.environ.setdefault("GDAL_CACHEMAX", str(GDAL_CACHEMAX_MB))
+
 
 def raster_tags(path: str | os.PathLike) -> dict[str, str]:
     """Dataset-level tags of a raster (e.g. ``source=synthetic``)."""

@@ -81,3 +81,17 @@ def test_raster_layer_check_imports_neither_pandas_nor_geopandas():
         loaded = _loaded(code)
         assert {"numpy", "rasterio"} <= loaded, loaded
         assert not loaded & {"pandas", "geopandas", "pyogrio"}, (area, loaded)
+
+
+def test_library_caps_gdal_block_cache_unless_the_user_set_it():
+    """Importing the raster reader caps GDAL's block cache (256 MB) as the command does; a user's value stays."""
+    import os
+
+    probe = ("import kunsink.rasters\nfrom rasterio.env import get_gdal_config\n"
+             "v = int(get_gdal_config('GDAL_CACHEMAX'))\nprint(v // 2**20 if v >= 2**20 else v)")  # GDAL: bytes
+    env = {k: v for k, v in os.environ.items() if k != "GDAL_CACHEMAX"}
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.split()[-1] == "256"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         env=env | {"GDAL_CACHEMAX": "64"})
+    assert out.stdout.split()[-1] == "64"
