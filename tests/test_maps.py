@@ -461,3 +461,29 @@ def test_demo_carbon_map_has_every_year_and_its_annual_change(demo_run):
         dens, _, _ = annual_density(summary["landcover"][str(y)], summary["density_by_code_mgc_ha"], max_px=10**6)
         total = float(np.nansum(dens)) * summary["pixel_area_m2"] / 1e4
         assert total == pytest.approx(stocks.loc[y, "total_mgc"], rel=1e-6)
+
+
+def test_carbon_map_says_which_years_of_a_series_it_cannot_show(demo_run, tmp_path):
+    """A series whose land cover of a year has moved since the run: that year is not drawn, and the map says so."""
+    import copy
+    import shutil
+
+    from kunsink.carbon.series import CarbonSeries
+    from kunsink.maps import carbon_map
+
+    def series_from(summary):
+        series = CarbonSeries.__new__(CarbonSeries)  # the map reads only the summary of a series
+        series.summary = summary
+        return series
+
+    out = demo_run / "outputs" / "carbon"
+    summary = json.loads((out / "series" / "series.json").read_text(encoding="utf-8"))["summary"]
+    moved = copy.deepcopy(summary)
+    for y in ("2022", "2023"):
+        moved["landcover"][y] = str(tmp_path / f"gone_{y}.tif")
+    shutil.copy(summary["landcover"]["2021"], tmp_path / "lc_2021.tif")
+    moved["landcover"]["2021"] = str(tmp_path / "lc_2021.tif")
+    page = render_html(carbon_map(out, series=series_from(moved)))
+    assert "碳密度 Carbon density 2021" in page and "碳密度 Carbon density 2022" not in page
+    assert "2022、2023 年土地覆被文件已不在原处" in page and "land cover of 2022, 2023 not found" in page
+    assert "不在原处" not in render_html(carbon_map(out, series=series_from(summary)))

@@ -153,13 +153,15 @@ def annual_density(landcover: str | os.PathLike, density_by_code: dict[Any, floa
 
 
 def _add_annual(m: Any, series: Any, boundary: Any, shown: set[int], vmax: float, lim: float | None,
-                max_px: int = 800) -> int:
+                max_px: int = 800) -> tuple[int, list[int]]:
     """Per-year density layers (years not already shown) and the change of each consecutive interval,
-    at most ``max_px`` pixels on the long side (coarser than the two dates' layers: a page stays light)."""
+    at most ``max_px`` pixels on the long side (coarser than the two dates' layers: a page stays light).
+    Returns the number of layers added and the years whose land-cover file is no longer where the series
+    read it (not drawn; the map says so)."""
     lut = series.summary.get("density_by_code_mgc_ha") or {}
     files = series.summary.get("landcover") or {}
     if not lut or not files:
-        return 0
+        return 0, []
     source = series.summary.get("data_source")
     years = sorted(int(y) for y in files)
     grids: dict[int, tuple[np.ndarray, Any, Any]] = {}
@@ -167,6 +169,7 @@ def _add_annual(m: Any, series: Any, boundary: Any, shown: set[int], vmax: float
         if Path(files[str(y)]).is_file():
             grids[y] = annual_density(files[str(y)], lut, boundary, max_px=max_px)
     added = 0
+    missing = [y for y in years if y not in grids]
     for y in years:
         if y in grids and y not in shown:
             arr, tr, crs = grids[y]
@@ -185,7 +188,7 @@ def _add_annual(m: Any, series: Any, boundary: Any, shown: set[int], vmax: float
                               vmin=-max(lim, 1e-6), vmax=max(lim, 1e-6), unit="Mg C/ha", nodata=None, show=False,
                               legend=own_legend and k == 0, source=source)
         added += 1
-    return added
+    return added, missing
 
 
 def carbon_map(result_dir: str | os.PathLike, zones: Any = None, boundary: Any = None,
@@ -249,7 +252,15 @@ def carbon_map(result_dir: str | os.PathLike, zones: Any = None, boundary: Any =
                               vmin=-max(lim, 1e-6), vmax=max(lim, 1e-6), unit="Mg C/ha", nodata=None, show=False,
                               source=source)
     if series is not None:
-        _add_annual(m, series, boundary, {y for y in (base_year, alt_year) if y is not None}, vmax, lim)
+        _, missing = _add_annual(m, series, boundary, {y for y in (base_year, alt_year) if y is not None}, vmax, lim)
+        if missing:
+            from .decor import decor, set_footnote
+
+            shown_years = "、".join(map(str, missing))
+            note = (f"{shown_years} 年土地覆被文件已不在原处，未显示 land cover of {', '.join(map(str, missing))} "
+                    "not found where the series read it; not shown")
+            footnote = decor(m).settings.footnote
+            set_footnote(m, f"{footnote} · {note}" if footnote else note)
     if boundary is not None:
         add_vector_layer(m, boundary, "行政边界 District boundary",
                          style={"color": "#222222", "weight": 2.0, "fillOpacity": 0.0, "dashArray": "6 4"})
