@@ -557,6 +557,7 @@ def _convert_raster(src, dst, s: str, d: str) -> str:
             raise CRSError(f"{src.name}: the {s} → {d} offset cannot be computed over its extent "
                            f"({left:g}, {bottom:g}, {right:g}, {top:g}); check the file's georeferencing")
         note = _outside_china_note(gx.ravel(), gy.ravel(), s, d, src.name)
+        from .guard import GENERATOR
         from .rasterout import build_overviews, creation_options
 
         profile = ds.profile.copy()
@@ -569,7 +570,7 @@ def _convert_raster(src, dst, s: str, d: str) -> str:
             with rasterio.open(tmp, "w", **profile) as out:
                 for _, window in ds.block_windows(1):
                     out.write(ds.read(window=window), window=window)
-                out.update_tags(**ds.tags(), coordinate_system=d, converted_from=s)
+                out.update_tags(**(ds.tags() | {"coordinate_system": d, "converted_from": s, "generator": GENERATOR}))
             build_overviews(tmp, "deflate")
     report = (f"shifted raster {src.name} from {s} to {d} by {shift[0]:.0f} m "
               f"(largest residual {float(np.max(resid)):.2f} m over its extent) → {dst}")

@@ -9,8 +9,10 @@ that
 - lies inside an input (a File Geodatabase folder, say) or, for an output folder, holds an input
   (the folder is replaced as a whole);
 - is a mine registry or another SQLite/GeoPackage file that kunsink did not write;
-- for a file: exists as a folder, has the wrong suffix for what is written, or (for HTML) exists
-  and was not written by kunsink;
+- for a file: exists as a folder, has the wrong suffix for what is written, or exists and carries no
+  mark of kunsink (HTML pages, GeoPackages, GeoTIFFs and workbooks kunsink writes are marked and may be
+  replaced; a CSV, GeoJSON, FlatGeobuf or Shapefile cannot carry a mark, so an existing one — or any
+  file of a Shapefile's set — is never written over);
 - for a folder: exists as a file, holds files kunsink did not write, is the file-system root or
   the home folder, or sits where nothing can be created.
 
@@ -28,14 +30,18 @@ from typing import Any
 
 from .errors import OutputError
 
-__all__ = ["OUTPUT_MARKER", "is_registry", "check_outputs", "check_output_dir", "check_output_file", "KUNSINK_HTML_MARK", "GPKG_MARK", "written_by_kunsink"]
+__all__ = ["OUTPUT_MARKER", "is_registry", "check_outputs", "check_output_dir", "check_output_file", "KUNSINK_HTML_MARK",
+           "GENERATOR", "GPKG_MARK", "written_by_kunsink"]
 
 #: Written into every output folder kunsink makes, so that a later run may replace that folder.
 OUTPUT_MARKER = ".kunsink-output"
 #: Written into every HTML page kunsink makes (a ``<meta name="generator">`` tag).
 KUNSINK_HTML_MARK = '<meta name="generator" content="kunsink"'
+#: kunsink's mark in the files it writes: GeoPackage dataset metadata and GeoTIFF tags ``generator``,
+#: a workbook's creator.
+GENERATOR = "kunsink"
 #: Dataset metadata of every GeoPackage kunsink writes as a file output.
-GPKG_MARK = {"generator": "kunsink"}
+GPKG_MARK = {"generator": GENERATOR}
 
 _SHP_FAMILY = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".shp.xml", ".aux.xml")
 
@@ -103,6 +109,43 @@ def _gpkg_by_kunsink(path: Path) -> bool:
     except Exception:
         return False
     return meta.get("generator") == GPKG_MARK["generator"]
+
+
+def _tiff_by_kunsink(path: Path) -> bool:
+    try:
+        import rasterio
+
+        with rasterio.open(path) as ds:
+            return ds.tags().get("generator") == GENERATOR
+    except Exception:  # noqa: BLE001 - not a raster kunsink can read: not one it wrote
+        return False
+
+
+def _xlsx_by_kunsink(path: Path) -> bool:
+    import zipfile
+    from xml.etree import ElementTree
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            core = ElementTree.fromstring(z.read("docProps/core.xml"))
+    except Exception:  # noqa: BLE001 - not a workbook
+        return False
+    creator = core.find("{http://purl.org/dc/elements/1.1/}creator")
+    return creator is not None and (creator.text or "").strip() == GENERATOR
+
+
+def _file_by_kunsink(path: Path) -> bool:
+    """True if an existing file carries kunsink's mark (see the module's rules)."""
+    suffix = path.suffix.lower()
+    if suffix in (".html", ".htm"):
+        return written_by_kunsink(path)
+    if suffix == ".gpkg":
+        return _gpkg_by_kunsink(path)
+    if suffix in (".tif", ".tiff"):
+        return _tiff_by_kunsink(path)
+    if suffix == ".xlsx":
+        return _xlsx_by_kunsink(path)
+    return False
 
 
 def written_by_kunsink(path: str | os.PathLike) -> bool:
@@ -280,13 +323,19 @@ def check_output_file(path: str | os.PathLike, inputs: Iterable[str | os.PathLik
     if out.exists():
         if is_registry(out):
             raise OutputError(f"{what} {path} is a mine registry; kunsink never writes over it — give another path")
-        if out.suffix.lower() in (".html", ".htm") and not written_by_kunsink(out):
-            raise OutputError(f"{what} {path} exists and was not written by kunsink; remove it or give another name")
-        if out.suffix.lower() == ".gpkg" and not _gpkg_by_kunsink(out):
-            raise OutputError(f"{what} {path} exists and was not written by kunsink (a GeoPackage may hold other "
-                              "layers); remove it or give another name")
         if out.suffix.lower() != ".gpkg" and _is_sqlite(out):
             raise OutputError(f"{what} {path} is a database kunsink did not write; give another path")
+        if not _file_by_kunsink(out):
+            why = {".gpkg": " (a GeoPackage may hold other layers)", ".csv": " (a CSV cannot carry kunsink's mark)",
+                   ".geojson": " (a GeoJSON file cannot carry kunsink's mark)", ".json": "", ".fgb": "",
+                   ".shp": " (a Shapefile cannot carry kunsink's mark)"}.get(out.suffix.lower(), "")
+            raise OutputError(f"{what} {path} exists and was not written by kunsink{why}; kunsink never writes "
+                              "over such a file — remove it or give another name")
+    if out.suffix.lower() == ".shp":
+        taken = [m for m in _family(out)[1:] if m.exists() and m.suffix.lower() in (".shx", ".dbf", ".prj", ".cpg")]
+        if taken:
+            raise OutputError(f"{what} {path}: {taken[0].name} exists (part of another Shapefile); kunsink never "
+                              "writes over it — remove it or give another name")
     _writable_parent(out, what)
     return out
 

