@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import rasterio
 import shapely
+from affine import Affine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,7 +21,7 @@ from kunsink.carbon.run import run_carbon
 from kunsink.carbon.uncertainty import PoolAreas, approach1, monte_carlo, triangular_ppf
 from kunsink.carbon.vector import run_carbon_polygons
 from kunsink.cli import main
-from kunsink.errors import ConfigError
+from kunsink.errors import ConfigError, InputError
 
 INVEST = json.loads((Path(__file__).parent / "data" / "invest_3_20_2_carbon.json").read_text())
 
@@ -197,6 +198,14 @@ def test_raster_pool_overrides_table_where_it_has_data(pair, tmp_path):
         v = ds.read(1)
         assert ds.tags(ns="IMAGE_STRUCTURE").get("PREDICTOR") == "3"  # maps varying within a class
     assert np.all(v[valid & west] == 50.0)
+    share = 100 * int((valid & west).sum()) / int(valid.sum())
+    assert any(f"above.tif gives c_above over {share:.1f} % of the land-cover pixels" in n for n in over["notes"])
+    # a pool raster with no data over the land cover (another place, a wrong file) is refused, not ignored
+    elsewhere = tmp_path / "elsewhere.tif"
+    with rasterio.open(elsewhere, "w", **(prof | {"transform": prof["transform"] * Affine.translation(5000, 0)})) as ds:
+        ds.write(np.full(codes.shape, 50.0, dtype="float32"), 1)
+    with pytest.raises(InputError, match="elsewhere.tif .* has no data over any land-cover pixel"):
+        run_carbon(bas, tmp_path / "c", densities=pools, pool_rasters={"c_above": elsewhere}, write_rasters=False)
 
 
 def test_chunk_size_does_not_change_results(pair, tmp_path):

@@ -173,7 +173,7 @@ def test_annual_update_appends_refuses_a_changed_year_and_keeps_revisions(three,
     # a recorded file changed behind the series' back is refused; settings are not given again
     moved = tmp_path / "moved.tif"
     shutil.copy(paths[2010], moved)
-    code = main(["carbon", "--landcover", f"2021={moved}", "--append-to", str(out), "--mc", "5", "--area", "none"])
+    code = main(["carbon", "--landcover", f"2021={moved}", "--append-to", str(out), "--mc", "100", "--area", "none"])
     assert "settings recorded" in _one_error(code, capsys.readouterr().err)
     code = main(["carbon", "--landcover", f"2021={moved}", "--append-to", str(out), "--seed", "7", "--chunks",
                  "2048", "--area", "none"])

@@ -503,6 +503,10 @@ INPUTS = [
     pytest.param(lambda e: mines_map(e, extra=["--densities", e.c("densities_binary")]), id="mines map|density binary"),
     # non-finite and absurd numbers
     pytest.param(lambda e: carbon(e, extra=["--mc", "-5"]), id="carbon|--mc -5"),
+    pytest.param(lambda e: carbon(e, extra=["--mc", "10"]), id="carbon|--mc 10 (too few for an interval)"),
+    pytest.param(lambda e: carbon(e, extra=["--mc", "200", "--seed", "-1"]), id="carbon|--seed -1"),
+    pytest.param(lambda e: plots_design(e, extra=["--seed", "-1"]), id="plots design|--seed -1"),
+    pytest.param(lambda e: ["mines", "carbon", e.REG, "--seed", "-1"], id="mines carbon|--seed -1"),
     pytest.param(lambda e: carbon(e, extra=["--alt", e.b("lc.tif"), "--years", "2020", "2025", "--price", "inf"]),
                  id="carbon|--price inf"),
     pytest.param(lambda e: carbon(e, extra=["--alt", e.b("lc.tif"), "--years", "2020", "2025", "--price", "300",

@@ -311,7 +311,8 @@ def compute_carbon(
     """
     if chunks <= 0 or chunks % 512:
         raise ConfigError(f"chunks must be a positive multiple of 512 pixels; got {chunks}")
-    check_run_values(years=years, price=price, discount_pct=discount_pct, price_change_pct=price_change_pct, mc=mc)
+    check_run_values(years=years, price=price, discount_pct=discount_pct, price_change_pct=price_change_pct, mc=mc,
+                     seed=seed)
     from ..sources import landcover_files, landcover_source
 
     lc_files, lc_path = landcover_files(landcover)  # a file, several tiles, or a folder of tiles
@@ -377,6 +378,8 @@ def compute_carbon(
         raise RasterError(f"{lc_path.name} has no land-cover pixels in the study area ({get_area().name}): all "
                           "nodata there (wrong file or wrong --area?)")
     check_codes(codes, table, mapping)
+    for date_stats, spec, when in ((stats, pool_rasters, ""), (stats_alt, alt_pool_rasters, " (second date)")):
+        _check_pool_cover(date_stats, spec, when, notes)
 
     const = None
     if years is not None and price is not None:
@@ -482,12 +485,30 @@ def _area_share(area_ha: float | None, area: Any) -> float | None:
     return float(area_ha) / (area.area_km2 * 100.0)
 
 
+def _check_pool_cover(stats: Any, spec: dict[str, Any] | None, when: str, notes: list[str]) -> None:
+    """Refuse a pool raster with data on none of the land cover's pixels (it would change nothing: the
+    table's densities are used where it has none); note the share it covers otherwise."""
+    if stats is None or not spec:
+        return
+    total = float(stats.counts.sum())
+    for pool, path in spec.items():
+        covered = float(stats.override_count[pool].sum()) if pool in stats.override_count else 0.0
+        name = Path(path).name
+        if covered == 0:
+            raise InputError(f"{name} (--pool {pool}){when} has no data over any land-cover pixel in the study area; "
+                             "wrong file, wrong CRS label or wrong --area?")
+        if covered < total:
+            notes.append(f"{name} gives {pool}{when} over {100 * covered / total:.1f} % of the land-cover pixels; "
+                         "the density table elsewhere")
+
+
 def check_run_values(*, years: tuple[int, int] | None, price: float | None, discount_pct: float,
-                     price_change_pct: float, mc: int) -> None:
+                     price_change_pct: float, mc: int, seed: int = 0) -> None:
     """Refuse non-finite or absurd valuation and iteration settings, naming the option.
 
     Bounds: years 1900–2200; price ≥ 0 per Mg C; discount and price-change rates between −50 % and
-    100 % a year; Monte Carlo iterations ≥ 0 (the memory bound is checked where draws are made).
+    100 % a year; Monte Carlo iterations 0 or ≥ 100 (the memory bound is checked where draws are made);
+    seed ≥ 0.
     """
     from ..checks import check_int, check_number
 
@@ -498,7 +519,10 @@ def check_run_values(*, years: tuple[int, int] | None, price: float | None, disc
         check_number(price, "--price", lo=0)
     check_number(discount_pct, "--discount", lo=-50, hi=100)
     check_number(price_change_pct, "--price-change", lo=-50, hi=100)
-    check_int(mc, "--mc", lo=0)
+    from .uncertainty import check_mc
+
+    check_mc(mc)
+    check_int(seed, "--seed", lo=0)
 
 
 def _class_transitions(counts: pd.Series, mapping, area_px: float) -> pd.Series:

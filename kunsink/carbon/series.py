@@ -249,6 +249,11 @@ def compute_carbon_series(
         raise ConfigError(f"base year {base} is not one of the land-cover years ({', '.join(map(str, years))})")
     if chunks <= 0 or chunks % 512:
         raise ConfigError(f"chunks must be a positive multiple of 512 pixels; got {chunks}")
+    from ..checks import check_int
+    from .uncertainty import check_mc
+
+    check_mc(mc)
+    check_int(seed, "--seed", lo=0)
     table = resolve_density_table(densities)
     if mc:
         from .uncertainty import check_iterations

@@ -20,11 +20,15 @@ from ..checks import check_int
 from ..errors import ConfigError
 from .densities import POOLS
 
-__all__ = ["PoolAreas", "monte_carlo", "approach1", "triangular_ppf", "check_iterations", "available_memory"]
+__all__ = ["PoolAreas", "monte_carlo", "approach1", "triangular_ppf", "check_iterations", "check_mc", "available_memory",
+           "MIN_ITERATIONS"]
 
 #: Share of the available memory the Monte Carlo draws may take: half, leaving room for the
 #: rest of the run (raster chunks, tables) and for other programs.
 MEMORY_SHARE = 0.5
+#: Fewest Monte Carlo iterations that give a 95 % interval: the 2.5th and 97.5th percentiles of fewer draws
+#: are a few extreme draws (with 10, an "interval" may not even hold the estimate).
+MIN_ITERATIONS = 100
 #: float64 arrays of shape (iterations, classes) alive at once while one pool is drawn: the
 #: uniform draws, the two branches of the triangular quantile function, their selection and
 #: the kept draws (measured peak 6.4 with 10 classes; 7 leaves a margin) ...
@@ -50,6 +54,23 @@ def available_memory() -> int:
 def _gib(n_bytes: float) -> str:
     gib = n_bytes / 1024 ** 3
     return f"{gib:,.1f} GiB" if gib >= 0.1 else f"{n_bytes / 1024 ** 2:,.0f} MiB"
+
+
+def check_mc(mc: object, name: str = "--mc") -> int:
+    """``mc`` as an iteration count for a run: 0 (no Monte Carlo) or at least :data:`MIN_ITERATIONS`.
+
+    >>> check_mc(0), check_mc(1000)
+    (0, 1000)
+    >>> check_mc(10)
+    Traceback (most recent call last):
+    ...
+    kunsink.errors.ConfigError: --mc 10: Monte Carlo needs at least 100 iterations for a 95 % interval (0 for none)
+    """
+    n = check_int(mc, name, lo=0)
+    if 0 < n < MIN_ITERATIONS:
+        raise ConfigError(f"{name} {n}: Monte Carlo needs at least {MIN_ITERATIONS} iterations for a 95 % interval "
+                          "(0 for none)")
+    return n
 
 
 def check_iterations(n: object, n_classes: int, n_pools: int = 1, n_dates: int = 1, *,

@@ -120,7 +120,8 @@ def run_carbon_polygons(
     from ..guard import check_outputs
     from .run import check_run_values
 
-    check_run_values(years=years, price=price, discount_pct=discount_pct, price_change_pct=price_change_pct, mc=mc)
+    check_run_values(years=years, price=price, discount_pct=discount_pct, price_change_pct=price_change_pct, mc=mc,
+                     seed=seed)
     check_outputs(inputs=[landuse, alt, zones, densities], dirs={"--out": out_dir})
     table = resolve_density_table(densities)
     if mc:  # refused before any polygon is read

@@ -96,7 +96,7 @@ def register(app: typer.Typer) -> None:
         discount: float = typer.Option(0.0, "--discount", help="Annual discount rate, %."),
         price_change: float = typer.Option(0.0, "--price-change", help="Annual change in the price of carbon, %."),
         mc: int = typer.Option(0, "--mc", help="Monte Carlo iterations (0 = none)."),
-        seed: int = typer.Option(0, "--seed", help="Random seed for Monte Carlo."),
+        seed: int = typer.Option(0, "--seed", min=0, help="Random seed for Monte Carlo."),
         independent_dates: bool = typer.Option(False, "--independent-dates", help="Draw densities independently per date."),
         chunks: int = typer.Option(1024, "--chunks", help="Chunk size in pixels (multiple of 512)."),
         scheduler: Optional[str] = typer.Option(None, "--scheduler", help="dask.distributed scheduler address, e.g. tcp://10.0.0.5:8786."),

@@ -250,7 +250,7 @@ def carbon(
     densities: Optional[Path] = typer.Option(None, "--densities", help="Density CSV (InVEST columns, Mg C/ha, with _low/_high)."),
     class_map: Optional[List[str]] = typer.Option(None, "--class-map", help="Treatment text → restored class, e.g. 植树=2 (repeatable)."),
     mc: int = typer.Option(1000, "--mc", help="Monte Carlo iterations (≥ 100)."),
-    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Random seed."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the per-site table to this CSV."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     wait: float = _WAIT,

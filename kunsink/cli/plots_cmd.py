@@ -42,7 +42,7 @@ def design(
     allocation: str = typer.Option("proportional", "--allocation",
                                    help="proportional (to area), neyman (area × SD, needs --sd) or equal."),
     min_spacing: float = typer.Option(0.0, "--min-spacing", help="Minimum distance between plots, m."),
-    seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same plots."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Random seed: the same seed gives the same plots."),
     exclude: str = typer.Option("5,6,8", "--exclude",
                                 help="Classes never sampled (codes or names; default water, snow/ice, impervious; "
                                      "'none' for none)."),
@@ -96,7 +96,7 @@ def model(
     folds: int = typer.Option(5, "--folds", help="Cross-validation folds."),
     block_m: Optional[float] = typer.Option(None, "--block-m", help="Spatial block side, m (default: the "
                                                                     "predictors' autocorrelation range)."),
-    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Random seed."),
     carbon_fraction: float = typer.Option(0.47, "--carbon-fraction", help="Carbon fraction of dry matter."),
     root_shoot: Optional[List[str]] = typer.Option(None, "--root-shoot",
                                                    help="CLASS=RATIO (repeatable) or a CSV lucode,root_shoot"

@@ -45,7 +45,7 @@ def _size(n: int) -> str:
 def build(
     out_data: Optional[Path] = typer.Option(
         None, "--out-data", help="Data folder to write demo/ and rasters/ into (default: the repository's data/)."),
-    seed: int = typer.Option(2023, "--seed", help="Random seed (numpy default_rng)."),
+    seed: int = typer.Option(2023, "--seed", min=0, help="Random seed (numpy default_rng)."),
     resolution_m: float = typer.Option(10.0, "--resolution-m", help="Land-cover pixel size in metres (divides 300)."),
     ndvi_resolution_m: float = typer.Option(10.0, "--ndvi-resolution-m",
                                             help="NDVI pixel size in metres (a whole multiple of --resolution-m)."),

@@ -185,13 +185,13 @@ def carbon_gain(sites: pd.DataFrame, *, table: pd.DataFrame | None = None,
     ConfigError
         The table lacks the spoil class or a restored class; iterations < 100.
     """
-    from ..carbon.uncertainty import check_iterations
+    from ..carbon.uncertainty import MIN_ITERATIONS, check_iterations
 
-    if isinstance(iterations, (int, np.integer)) and not isinstance(iterations, bool) and iterations < 100:
-        raise ConfigError("Monte Carlo needs at least 100 iterations for a 95 % range")
+    if isinstance(iterations, (int, np.integer)) and not isinstance(iterations, bool) and iterations < MIN_ITERATIONS:
+        raise ConfigError(f"Monte Carlo needs at least {MIN_ITERATIONS} iterations for a 95 % range")
     # one draw per class and per site is held at once
     check_iterations(iterations, n_classes=len(table) if table is not None else 16, n_pools=4,
-                     n_transitions=len(sites), minimum=100, name="--mc")
+                     n_transitions=len(sites), minimum=MIN_ITERATIONS, name="--mc")
     tab = default_density_table() if table is None else table
     if spoil_class not in tab.index:
         raise ConfigError(f"the density table has no class {spoil_class} (mine spoil); add it to compute gains")
