@@ -383,11 +383,23 @@ def test_an_interrupted_rerun_brings_the_earlier_run_back(tmp_path, monkeypatch)
     def stop(*_a, **_k):
         raise Interrupted("interrupted (SIGINT)")
 
+    mines_stage = runner._STAGE_FUNCS["mines"]
     monkeypatch.setitem(runner._STAGE_FUNCS, "mines", stop)
-    with pytest.raises(Interrupted):
+    with pytest.raises(Interrupted) as info:
         run_project(demo_project_path(), out=out, only="mines")
+    assert info.value.kept == f"the earlier run in {out} is kept as it was"  # what the command says
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == before
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".kunsink-staging")]
+    # a first run interrupted in its second stage keeps the first stage, and says so
+    monkeypatch.setitem(runner._STAGE_FUNCS, "mines", mines_stage)
+    monkeypatch.setitem(runner._STAGE_FUNCS, "plots", stop)
+    fresh = tmp_path / "fresh"
+    with pytest.raises(Interrupted) as info:
+        run_project(demo_project_path(), out=fresh, only="mines,plots")
+    assert info.value.kept == f"stages complete before it are kept in {fresh}: mines (run.json marks the run unfinished)"
+    assert (fresh / "mines").is_dir() and not (fresh / "plots").exists()
+    record = json.loads((fresh / "run.json").read_text(encoding="utf-8"))
+    assert record["finished"] is None and "interrupted" in {v["status"] for v in record["stages"].values()}
 
 
 def test_yaml_dates_and_aliases_are_problems_not_crashes(tmp_path):

@@ -363,3 +363,36 @@ def test_committed_scene_matches_manifest():
     assert counts == {k: v["rows"] for k, v in manifest["files"][B.GPKG_NAME]["layers"].items()}
     total = sum(p.stat().st_size for p in DATA.rglob("*") if p.is_file())
     assert total < 20e6
+
+
+def test_build_replaces_only_its_own_scene_and_all_at_once(scene, written, tmp_path, monkeypatch):
+    """A data folder holding someone's file under a scene name, or the root, is refused; a failure while
+    writing leaves the earlier scene byte for byte and no staging behind; the scene's own files are replaced."""
+    from kunsink.errors import OutputError
+
+    theirs = tmp_path / "theirs"
+    (theirs / "rasters").mkdir(parents=True)
+    (theirs / "rasters" / "ndvi_2020.tif").write_bytes(b"my own NDVI")
+    (theirs / "demo").mkdir()
+    (theirs / "demo" / "README.md").write_text("mine", encoding="utf-8")
+    with pytest.raises(OutputError, match="rasters/ndvi_2020.tif exists and is not part of a kunsink scene"):
+        B.write_scene(scene, theirs)
+    assert (theirs / "rasters" / "ndvi_2020.tif").read_bytes() == b"my own NDVI"
+    with pytest.raises(OutputError, match="root of the file system"):
+        B.write_scene(scene, "/")
+    out, _ = written
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(B, "write_raster", fail)  # the GeoPackage and CSV are written, then a raster fails
+    with pytest.raises(RuntimeError):
+        B.write_scene(scene, out)
+    monkeypatch.undo()
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert not any(p.name.startswith(".kunsink-staging") for p in out.rglob("*"))
+    (theirs / "rasters" / "ndvi_2020.tif").unlink()
+    B.write_scene(scene, theirs)  # nothing in the way now; README.md, not a scene file, is left alone
+    assert (theirs / "demo" / "README.md").read_text(encoding="utf-8") == "mine"
+    assert (theirs / B.MANIFEST_NAME).exists()

@@ -252,8 +252,8 @@ def main(argv: list[str] | None = None) -> int:
         _ignore_signals()  # a second Ctrl-C must not break the cleanup
         _stop_workers()
         code = exc.exit_code if isinstance(exc, Interrupted) else 130
-        typer.echo(f"kunsink: error: interrupted ({'SIGTERM' if code == 143 else 'SIGINT'}); "
-                   "nothing was written", err=True)
+        kept = getattr(exc, "kept", None) or "nothing was written"  # a project run keeps its finished stages
+        typer.echo(f"kunsink: error: interrupted ({'SIGTERM' if code == 143 else 'SIGINT'}); {kept}", err=True)
     except _both(click.exceptions.Abort, "Abort"):
         code = 130
         typer.echo("kunsink: error: aborted; nothing was written", err=True)

@@ -239,16 +239,45 @@ def _versions() -> dict[str, str]:
     }
 
 
+def _check_scene_target(out: Path) -> None:
+    """Refuse a data folder where writing the scene would replace what it did not write: the file-system root
+    or the home folder, or a scene file that exists without a kunsink scene manifest listing it."""
+    from ..errors import OutputError
+
+    real = out.expanduser().resolve()
+    if real == real.parent or real == Path.home().resolve():
+        raise OutputError(f"--out-data {out} is the root of the file system or your home folder; give a data folder")
+    names = [GPKG_NAME, SURVEYS_NAME, MANIFEST_NAME] + [f"rasters/{n}.tif" for n in RASTER_NAMES]
+    there = [n for n in names if (out / n).exists() or (out / n).is_symlink()]
+    if not there:
+        return
+    listed: set[str] = set()
+    try:
+        manifest = json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))
+        if manifest.get("generator") == "kunsink.demo.scene":
+            listed = set(manifest.get("files") or {}) | {MANIFEST_NAME}
+    except (OSError, ValueError, AttributeError):
+        pass
+    foreign = [n for n in there if n not in listed or not (out / n).is_file()]
+    if foreign:
+        raise OutputError(f"--out-data {out}: {foreign[0]} exists and is not part of a kunsink scene (no scene "
+                          "manifest.json lists it); kunsink never writes over it — give another data folder")
+
+
 def write_scene(scene: Scene, out_data: str | os.PathLike, progress: Callable[[str], None] | None = None
                 ) -> dict[str, Any]:
     """Write a generated scene under ``out_data`` and return its manifest (also written).
+
+    All files are written into a staging folder first and moved into place together at the end, the
+    manifest last: an interrupted build leaves the earlier scene as it was. Existing scene files are
+    replaced only if the earlier scene's manifest lists them.
 
     Parameters
     ----------
     scene : Scene
         From :func:`kunsink.demo.scene.generate_scene`.
     out_data : path
-        The data folder; files go to ``demo/`` and ``rasters/`` inside it.
+        The data folder; files go to ``demo/`` and ``rasters/`` inside it (other files there are left alone).
     progress : callable, optional
         Called with a short message at each stage.
 
@@ -256,9 +285,26 @@ def write_scene(scene: Scene, out_data: str | os.PathLike, progress: Callable[[s
     -------
     dict
         The manifest: seed, versions, and per file its sha256, content digest and counts.
-    """
-    out = Path(out_data)
 
+    Raises
+    ------
+    OutputError
+        See :func:`_check_scene_target`.
+    """
+    from ..io import staging_dir
+
+    final = Path(out_data)
+    _check_scene_target(final)
+    with staging_dir(final / "demo", "scene") as out:
+        manifest = _write_scene_files(scene, out, progress)
+        moved = [n for n in manifest["files"]] + [MANIFEST_NAME]
+        for rel in moved:
+            (final / rel).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(out / rel, final / rel)
+    return manifest
+
+
+def _write_scene_files(scene: Scene, out: Path, progress: Callable[[str], None] | None) -> dict[str, Any]:
     def step(msg: str) -> None:
         if progress is not None:
             progress(msg)

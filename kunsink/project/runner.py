@@ -40,7 +40,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import ConfigError, KunsinkError, OutputError, translate_error
+from ..errors import ConfigError, Interrupted, KunsinkError, OutputError, translate_error
 from .load import Project, ProjectFileError, load_project
 from .resolve import (
     RESOLVED_FILE,
@@ -247,12 +247,14 @@ def _replacing(out_dir: Path, inputs: list[Path]):
                 raise StageFailed(f"{why}; the earlier run in {out_dir} is kept as it was", exc.run,
                                   exc.exit_code) from exc
         raise
-    except BaseException:
+    except BaseException as exc:
         if old is not None:
             shutil.rmtree(out_dir, ignore_errors=True)
             if not out_dir.exists():
                 os.replace(old, out_dir)
                 old = None
+                if isinstance(exc, Interrupted):
+                    exc.kept = f"the earlier run in {out_dir} is kept as it was"
         raise
     finally:
         if old is not None:
@@ -770,56 +772,70 @@ def run_project(project: str | os.PathLike | Project, *, out: str | os.PathLike 
             write_json(run.manifest, out_dir / MANIFEST_FILE)
             _write_marker(out_dir, written)
 
-        t0 = time.perf_counter()
-        manifest(False)
-        failed: StageResult | None = None
-        error: BaseException | None = None
-        for st in STAGES:
-            res = stages[st]
-            if res.status != "pending":
-                continue
-            if failed is not None:
-                res.status = "not run"
-                res.notes.append(f"not run: the {failed.name} stage failed")
-                continue
-            final = out_dir / st
-            stage_dir = new_staging(final, f"stage-{st}")
-            t1 = time.perf_counter()
-            try:
-                with staging_dir(final, f"work-{st}") as work:
-                    extra = {"revisions": history} if st == "carbon" else {}
-                    res.results = _STAGE_FUNCS[st](settings, stage_dir, work, lambda msg, st=st: say(st, msg), **extra)
-                files = sorted(p for p in stage_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
-                _write_marker(stage_dir, [p.name for p in stage_dir.iterdir()])
-                os.replace(stage_dir, final)
+        try:
+            t0 = time.perf_counter()
+            manifest(False)
+            failed: StageResult | None = None
+            error: BaseException | None = None
+            for st in STAGES:
+                res = stages[st]
+                if res.status != "pending":
+                    continue
+                if failed is not None:
+                    res.status = "not run"
+                    res.notes.append(f"not run: the {failed.name} stage failed")
+                    continue
+                final = out_dir / st
+                stage_dir = new_staging(final, f"stage-{st}")
+                t1 = time.perf_counter()
+                try:
+                    with staging_dir(final, f"work-{st}") as work:
+                        extra = {"revisions": history} if st == "carbon" else {}
+                        res.results = _STAGE_FUNCS[st](settings, stage_dir, work, lambda msg, st=st: say(st, msg), **extra)
+                    files = sorted(p for p in stage_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
+                    _write_marker(stage_dir, [p.name for p in stage_dir.iterdir()])
+                    os.replace(stage_dir, final)
+                    for r in res.results.values():
+                        _remap(r, stage_dir, final)
+                    res.files = [final / p.relative_to(stage_dir) for p in files]
+                    res.status = "ok"
+                    written.append(st)
+                except Exception as exc:  # noqa: BLE001 - recorded, then raised again below
+                    user = translate_error(exc)
+                    res.status = "failed"
+                    res.error = str(user) if user is not None else f"internal error: {type(exc).__name__}: {exc}"
+                    failed, error = res, (user if user is not None else exc)
+                finally:
+                    drop_staging(stage_dir)
+                    res.seconds = time.perf_counter() - t1
+                    if res.status == "ok":
+                        say(st, f"done in {res.seconds:.1f} s")
                 for r in res.results.values():
-                    _remap(r, stage_dir, final)
-                res.files = [final / p.relative_to(stage_dir) for p in files]
-                res.status = "ok"
-                written.append(st)
-            except Exception as exc:  # noqa: BLE001 - recorded, then raised again below
-                user = translate_error(exc)
-                res.status = "failed"
-                res.error = str(user) if user is not None else f"internal error: {type(exc).__name__}: {exc}"
-                failed, error = res, (user if user is not None else exc)
-            finally:
-                drop_staging(stage_dir)
-                res.seconds = time.perf_counter() - t1
-                if res.status == "ok":
-                    say(st, f"done in {res.seconds:.1f} s")
-            for r in res.results.values():
-                summary = getattr(r, "summary", None)
-                if isinstance(summary, dict):
-                    res.notes += [str(n) for n in summary.get("notes", []) or []]
-                res.notes += [str(n) for n in getattr(r, "notes", []) or [] if str(n) not in res.notes]
-            manifest(False)
-        run.settings = record()
-        if failed is None and (settings.get("report") or {}).get("run", True) \
-                and any(v.status == "ok" for v in stages.values()):
-            failed, error = _deliver(run, out_dir, stages, written, say, today)
-            manifest(False)
-        write_resolved()  # with what the stages decided (e.g. the plots' survey year)
-        manifest(True)
+                    summary = getattr(r, "summary", None)
+                    if isinstance(summary, dict):
+                        res.notes += [str(n) for n in summary.get("notes", []) or []]
+                    res.notes += [str(n) for n in getattr(r, "notes", []) or [] if str(n) not in res.notes]
+                manifest(False)
+            run.settings = record()
+            if failed is None and (settings.get("report") or {}).get("run", True) \
+                    and any(v.status == "ok" for v in stages.values()):
+                failed, error = _deliver(run, out_dir, stages, written, say, today)
+                manifest(False)
+            write_resolved()  # with what the stages decided (e.g. the plots' survey year)
+            manifest(True)
+        except Interrupted as exc:  # say what is kept: the stages committed before the signal
+            running = next((k for k, v in stages.items() if v.status == "pending"), None)
+            if running is not None:
+                stages[running].status = "interrupted"
+            try:
+                manifest(False)
+            except Exception:  # noqa: BLE001 - the record is a courtesy; the interrupt goes on
+                pass
+            done = [k for k, v in stages.items() if v.status == "ok"]
+            exc.kept = ((f"stages complete before it are kept in {out_dir}: {', '.join(done)}" if done else
+                         f"no stage was complete; {out_dir} holds only the run's record")
+                        + f" ({MANIFEST_FILE} marks the run unfinished)")
+            raise
         if failed is not None:
             done = [k for k, v in stages.items() if v.status == "ok"]
             kept = f"; complete: {', '.join(done)} in {out_dir}" if done else "; nothing else was written"
