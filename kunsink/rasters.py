@@ -294,6 +294,7 @@ def clip_to_area(arr, area=None, *, what: str | None = None, file_shape: tuple[i
             out = arr.copy()
             out.attrs["clip"] = (f"{name} lies wholly outside the default study area ({area.name}): analysed whole; "
                                  "give --area to name the place it covers")
+            out.attrs["outside_default_area"] = True
             return out
         raise RasterError(f"{name} does not overlap the study area ({area.name}); wrong file, wrong CRS label "
                           "or wrong --area?")

@@ -517,3 +517,16 @@ def test_uint8_pair_counts_equal_the_general_path(seed, nodata):
     assert fast["bas"]["count"].equals(_stats_block(bas, nodata[0], None, {}, {})["count"])
     assert fast["alt"]["count"].equals(_stats_block(alt, nodata[1], None, {}, {})["count"])
     assert fast["trans"].equals(_transition_block(bas, alt, nodata[0], nodata[1]))
+
+
+def test_land_cover_outside_the_default_area_is_reported_without_an_area(pair, tmp_path, capsys):
+    """No --area and a land cover wholly outside the default district: analysed whole, and neither the summary
+    nor the command's lines call it the district or a share of it."""
+    bas, _, pools = pair
+    r = run_carbon(bas, tmp_path / "o", densities=pools, write_rasters=False)
+    assert r.summary["study_area"]["name"] == "none" and r.summary["study_area"]["clipped"] is False
+    assert any("wholly outside the default study area" in n for n in r.summary["notes"])
+    assert not any("of the study area" in n for n in r.summary["notes"])
+    assert main(["carbon", "--landcover", str(bas), "--densities", str(pools), "--out", str(tmp_path / "c")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("study area: none") and "of the study area" not in out

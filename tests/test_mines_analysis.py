@@ -233,3 +233,6 @@ def test_recovery_input_errors(ndvi_pair, tmp_path):
         ds.write(np.where(arr == -9999, arr, arr * 10000).astype("float32"), 1)
     with pytest.raises(RasterError, match="NDVI lies in"):
         site_ndvi(_sites(2), {2020: scaled})
+    # an NDVI raster that meets no site (another place, a wrong CRS label) is refused, not read as "no data"
+    with pytest.raises(RasterError, match="has no valid pixel over any of the 1 sites"):
+        site_ndvi(_sites(5).iloc[[4]], {2020: ndvi_pair[2020]})

@@ -413,10 +413,15 @@ def compute_carbon(
     tags_alt = lc_alt.attrs.get("tags", {}) if lc_alt is not None else {}
     summary["data_source"] = _source_flag(tags_bas, tags_alt)
     summary["notes"] = notes
-    summary["study_area"] = get_area().to_dict()
-    share = _area_share(summary.get("area_ha"), get_area())
+    area = get_area()
+    if lc.attrs.get("outside_default_area"):  # analysed whole, not clipped: the summary says no area
+        from ..area import resolve_area
+
+        area = resolve_area("none")
+    summary["study_area"] = area.to_dict()
+    share = _area_share(summary.get("area_ha"), area)
     if share is not None and share < 0.99:
-        notes.append(f"the land cover has data over {share:.1%} of the study area ({get_area().name}): the "
+        notes.append(f"the land cover has data over {share:.1%} of the study area ({area.name}): the "
                      "totals are for that part only")
     summary["crs"] = lc.rio.crs.to_string()
     if const is not None:

@@ -85,7 +85,8 @@ def site_ndvi(sites: Any, rasters: Mapping[int, str | os.PathLike], *, band: int
     Raises
     ------
     RasterError
-        Unreadable raster, no CRS, or values far outside −1…1 (not an NDVI raster).
+        Unreadable raster, no CRS, values far outside −1…1 (not an NDVI raster), or a raster with no valid
+        pixel over any site.
     """
     import rasterio
     from rasterio.mask import mask
@@ -123,6 +124,9 @@ def site_ndvi(sites: Any, rasters: Mapping[int, str | os.PathLike], *, band: int
                         if n >= MIN_PIXELS:
                             mean = float(vals.mean())
                 rows.append({"site_id": sid, "year": int(year), "ndvi_mean": mean, "pixels": n})
+        if len(local) and not any(r["pixels"] for r in rows if r["year"] == int(year)):
+            raise RasterError(f"{p.name} (NDVI {year}) has no valid pixel over any of the {len(local)} sites; "
+                              "wrong file, wrong CRS label or a raster of another place?")
     return pd.DataFrame(rows, columns=["site_id", "year", "ndvi_mean", "pixels"])
 
 
