@@ -184,6 +184,19 @@ def _writable_parent(out: Path, what: str) -> None:
         raise OutputError(f"{what} {out}: {parent} is a file, so no folder can be made there")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(f"{what} {out}: cannot write in {parent} (permission denied)")
+    # access() answers from the permission bits: a read-only mount, /proc or a full quota say yes and then
+    # refuse the write; a probe file (created and removed at once) asks the file system itself
+    import tempfile
+
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".kunsink-staging.probe.", dir=parent)
+    except OSError as exc:
+        raise OutputError(f"{what} {out}: cannot write in {parent} ({exc.strerror or exc})") from None
+    os.close(fd)
+    try:
+        os.unlink(probe)
+    except OSError:
+        pass
 
 
 def _not_written_by_kunsink(folder: Path, entries: list[str]) -> list[str]:

