@@ -162,6 +162,7 @@ def test_cli_design_writes_plots_sheet_and_map(lc30, tmp_path, capsys):
     assert not any(n.startswith(".") and n != ".kunsink-output" for n in names)
     gdf = pyogrio.read_dataframe(out / "plots.gpkg", layer="plots")
     assert len(gdf) == 30 and gdf.crs.to_epsg() == 4546 and set(gdf["source"]) == {"synthetic"}
+    assert set(pd.read_csv(out / "allocation.csv", encoding="utf-8-sig")["source"]) == {"synthetic"}
     raw = (out / "field_sheet.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: Excel on Chinese Windows reads the headers
     sheet = pd.read_csv(out / "field_sheet.csv", encoding="utf-8-sig")

@@ -429,7 +429,7 @@ def run_design(
             sheet = pd.DataFrame({head: (plots[col] if col in plots.columns else "") if col else ""
                                   for col, head in FIELD_SHEET_COLUMNS if col is None or col in plots.columns})
             write_csv(sheet, tmp / "field_sheet.csv")
-            write_csv(design.allocation, tmp / "allocation.csv")
+            write_csv(design.allocation.assign(source=src), tmp / "allocation.csv")
             gpx_ok = _write_gpx(plots, tmp / "plots.gpx")
             if not gpx_ok:
                 notes.append("GPX waypoints could not be written by this GDAL; use plots.gpkg or the field sheet")
@@ -999,9 +999,9 @@ def write_model(result: ModelResult, out_dir: str | os.PathLike, *, maps: bool =
     by_class = None
     msgs: list[str] = []
     with atomic_dir(out_dir) as tmp:
-        write_csv(ev_summary, tmp / "cv_summary.csv")
+        write_csv(ev_summary.assign(source=src), tmp / "cv_summary.csv")
         if ev_by_stratum is not None and len(ev_by_stratum):
-            write_csv(ev_by_stratum, tmp / "cv_by_stratum.csv")
+            write_csv(ev_by_stratum.assign(source=src), tmp / "cv_by_stratum.csv")
         write_csv(pred.assign(source=src), tmp / "cv_predictions.csv")
         write_vector(plots_cv, tmp / "plots_cv.gpkg", layer="plots_cv")
         _style_points(tmp / "plots_cv.gpkg", "plots_cv", plots_cv, "样地交叉验证 plots with cross-validated AGB")
@@ -1017,7 +1017,7 @@ def write_model(result: ModelResult, out_dir: str | os.PathLike, *, maps: bool =
             summary.update(stats)
             summary["extrapolation"] = msgs
             summary["by_class"] = by_class.to_dict("records")
-            write_csv(by_class, tmp / "biomass_by_class.csv")
+            write_csv(by_class.assign(source=src), tmp / "biomass_by_class.csv")
             summary["next_step"] = (
                 f"kunsink carbon --landcover {landcover or 'LANDCOVER.tif'} "
                 f"--pool c_above={out_dir / 'c_above.tif'}"
@@ -1120,7 +1120,7 @@ def run_predict(
             summary["by_class"] = by_class.to_dict("records")
             summary["notes"] = notes
             summary["study_area"] = get_area().to_dict()
-            write_csv(by_class, tmp / "biomass_by_class.csv")
+            write_csv(by_class.assign(source=src), tmp / "biomass_by_class.csv")
             write_json(summary, tmp / "summary.json")
             from ..maps import save_map
             from ..maps.plots import biomass_map
