@@ -116,7 +116,7 @@ def _tiff_by_kunsink(path: Path) -> bool:
         import rasterio
 
         with rasterio.open(path) as ds:
-            return ds.tags().get("generator") == GENERATOR
+            return str(ds.tags().get("generator", "")).split(" ")[0] == GENERATOR  # "kunsink" or "kunsink 0.1.0"
     except Exception:  # noqa: BLE001 - not a raster kunsink can read: not one it wrote
         return False
 

@@ -225,7 +225,7 @@ def _set_tags(ds, tags: dict[str, str]) -> None:
     unit (``tags["units"]``)."""
     from .guard import GENERATOR
 
-    ds.update_tags(**tags, generator=GENERATOR)
+    ds.update_tags(**({"generator": GENERATOR} | dict(tags)))  # a caller's own generator (with a version) kept
     describe_band(ds, tags.get("description"), tags.get("units"))
 
 
