@@ -49,8 +49,9 @@ def as_projected_crs(crs: object) -> CRS:
     """
     try:
         out = CRS.from_user_input(crs)
-    except Exception as exc:  # pyproj raises CRSError of its own
-        raise CRSError(f"unknown CRS {crs!r}: {exc}") from None
+    except Exception:  # pyproj raises CRSError of its own, in PROJ's words
+        raise CRSError(f"unknown CRS {crs!r}; give an EPSG code such as EPSG:4546 (CGCS2000 / 3-degree "
+                       "Gauss-Krüger CM 111E) or a WKT/PROJ definition") from None
     if not out.is_projected:
         raise CRSError(f"{out.to_string()} is geographic (degrees); a working CRS must be projected in metres")
     unit = out.axis_info[0].unit_name if out.axis_info else ""

@@ -93,11 +93,31 @@ def _errno_text(exc: OSError) -> str:
 
 
 def library_message(exc: BaseException) -> str:
-    """One line of what a library said, following "see previous exception" to GDAL's own words."""
+    """One line of what a library said, following "see previous exception" to GDAL's own words, with GDAL's
+    advice meant for programmers (config options, driver prefixes) put in a planner's words.
+
+    >>> library_message(OSError("'/d/x.gpkg' not recognized as being in a supported file format.; It might "
+    ...                         "help to specify the correct driver explicitly by prefixing the file path with "
+    ...                         "'<DRIVER>:', e.g. 'CSV:path'."))
+    "'/d/x.gpkg' not recognized as being in a supported file format (damaged, empty, or not the format its name says)"
+    >>> library_message(OSError("Unable to open /d/roads.shx or /d/roads.SHX. Set SHAPE_RESTORE_SHX config "
+    ...                         "option to YES to restore or create it."))
+    'Unable to open /d/roads.shx or /d/roads.SHX: the index file of the Shapefile is missing — keep its .shp, .shx, .dbf and .prj files together'
+    """
     text = " ".join(str(exc).split()) or type(exc).__name__
     cause = exc.__cause__ or exc.__context__
     if "previous exception" in text and cause is not None and str(cause).strip():
-        return " ".join(str(cause).split())
+        text = " ".join(str(cause).split())
+    return _plain(text)
+
+
+def _plain(text: str) -> str:
+    text = text.split("; It might help to specify the correct driver")[0]
+    if "not recognized as being in a supported file format" in text:
+        text = text.rstrip(". ") + " (damaged, empty, or not the format its name says)"
+    if "SHAPE_RESTORE_SHX" in text:
+        text = text.split(". Set SHAPE_RESTORE_SHX")[0] + (": the index file of the Shapefile is missing — keep its "
+                                                            ".shp, .shx, .dbf and .prj files together")
     return text
 
 

@@ -544,5 +544,7 @@ def write_raster(array: np.ndarray, path: str | os.PathLike, profile: dict[str, 
 
 
 def _first_line(exc: BaseException) -> str:
+    from .errors import _plain
+
     text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    return _plain(text[0]) if text else type(exc).__name__

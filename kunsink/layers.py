@@ -568,6 +568,10 @@ def check_layer(path: str | os.PathLike, kind: str, *, assume_crs: str | None = 
         report.problems.append(str(exc))
         return report
     _, report = validate_vector(gdf, kind, assume_crs=assume_crs, reference=reference, path=str(path))
+    p = Path(path)
+    if p.suffix.lower() == ".shp" and not any(p.with_suffix(s).exists() for s in (".dbf", ".DBF")):
+        report.warnings.append(f"{p.stem}.dbf is missing: the layer has shapes but no attribute table (names, "
+                               "fields); copy the .dbf beside the .shp")
     return report
 
 

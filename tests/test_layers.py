@@ -232,3 +232,31 @@ def test_raster_with_a_wrong_assumed_crs_asks_for_another_assume_crs(tmp_path, c
     code, _, err = _cli(capsys, "layers", "check", path, "--kind", "landcover", "--assume-crs", "EPSG:4326")
     line = _one_error_line(err)
     assert code == 2 and "is taken as EPSG:4326" in line and "give the right CRS with --assume-crs" in line
+
+
+def test_gdal_advice_for_programmers_is_put_in_a_planners_words(tmp_path):
+    """A Shapefile without its .shx or .dbf, a file that is not what its name says, an unknown CRS: messages
+    that say what to do, not GDAL config options or driver prefixes."""
+    import geopandas as gpd
+    import shapely
+
+    from kunsink.config import as_projected_crs
+    from kunsink.errors import CRSError
+    from kunsink.layers import check_layer
+
+    x0, y0 = 395000, 4505000  # inside Kundulun, EPSG:4546
+    for name in ("noshx", "nodbf"):
+        gpd.GeoDataFrame({"name": ["公园 A"]}, geometry=[shapely.box(x0, y0, x0 + 500, y0 + 500)],
+                         crs="EPSG:4546").to_file(tmp_path / f"{name}.shp")
+    (tmp_path / "noshx.shx").unlink()
+    (tmp_path / "nodbf.dbf").unlink()
+    report = check_layer(tmp_path / "noshx.shp", "greenspace")
+    assert "index file of the Shapefile is missing" in report.problems[0] and "SHAPE_RESTORE_SHX" not in report.problems[0]
+    report = check_layer(tmp_path / "nodbf.shp", "greenspace")
+    assert any("nodbf.dbf is missing" in w for w in report.warnings)
+    (tmp_path / "text.gpkg").write_text("not a database", encoding="utf-8")
+    problem = check_layer(tmp_path / "text.gpkg", "greenspace").problems[0]
+    assert "not the format its name says" in problem and "<DRIVER>" not in problem
+    with pytest.raises(CRSError, match="unknown CRS 'foo'; give an EPSG code") as info:
+        as_projected_crs("foo")
+    assert "Proj" not in str(info.value)
