@@ -22,6 +22,7 @@ from .errors import InputError, RasterError
 
 __all__ = [
     "VECTOR_SUFFIXES",
+    "command_line_path",
     "RASTER_SUFFIXES",
     "atomic_path",
     "atomic_dir",
@@ -186,6 +187,17 @@ def staging_dir(near: str | os.PathLike, purpose: str) -> Iterator[Path]:
         yield path
     finally:
         drop_staging(path)
+
+
+def command_line_path(path: str | os.PathLike) -> str:
+    """A path as it must be typed in a command shown to the user: in double quotes if it holds a space
+    (cmd.exe, PowerShell and POSIX shells all read ``"项目 一/kunsink.yaml"`` as one argument).
+
+    >>> command_line_path("项目 一/kunsink.yaml"), command_line_path("data/lc.tif")
+    ('"项目 一/kunsink.yaml"', 'data/lc.tif')
+    """
+    text = os.fspath(path)
+    return f'"{text}"' if any(c.isspace() for c in text) else text
 
 
 def file_sha256(path: str | os.PathLike) -> str:

@@ -136,6 +136,8 @@ def test_two_years_keep_the_two_date_outputs(three, tmp_path, capsys):
     assert set(table["year"].dropna().astype(str)) == {"2000", "2020", "2000–2020"}
     with rasterio.open(tmp_path / "o" / "c_storage_alt.tif") as ds:
         assert ds.tags()["year"] == "2020"
+    code = main(["carbon", "--landcover", f"2010={paths[2010]}", "--append-to", str(tmp_path / "o"), "--area", "none"])
+    assert code == 2 and "that is a two-date carbon run, not a series" in capsys.readouterr().err
 
 
 def test_annual_update_appends_refuses_a_changed_year_and_keeps_revisions(three, tmp_path, capsys):

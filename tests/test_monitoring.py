@@ -167,6 +167,11 @@ def test_baseline_relative_increase():
     # an explicit baseline value
     r2 = row(falling, one_target(direction="increase", target=None, baseline_value=50.0, unit="ha"))
     assert r2["status"] == "met" and r2["threshold"] == 50.0
+    # a value equal to the baseline it must pass is "not above" it, not "below" it (0 ha and 0 ha)
+    flat = pd.Series([0.0, 0.0], index=[2020, 2025])
+    r3 = row(flat, one_target(direction="increase", target=None, baseline_year=2020, unit="ha"))
+    assert r3["status"] == "behind" and "not above" in r3["reason_en"] and "below" not in r3["reason_en"]
+    assert "未超过" in r3["reason_zh"] and "低于" not in r3["reason_zh"]
 
 
 def test_bands_and_untargeted_columns_and_bad_series():

@@ -173,6 +173,9 @@ def test_init_writes_a_commented_template_whose_missing_files_are_listed(tmp_pat
     assert main(["init", str(tmp_path / "p"), "--force"]) == 0
     assert (tmp_path / "p" / "kunsink.yaml.bak").read_text(encoding="utf-8") == text
     assert main(["init", str(tmp_path / "p"), "--force"]) == 2  # the backup is not overwritten either
+    capsys.readouterr()
+    assert main(["init", str(tmp_path / "项目 一")]) == 0  # a folder name with a space: the hint can be pasted
+    assert f'kunsink run "{tmp_path / "项目 一" / "kunsink.yaml"}"' in capsys.readouterr().out
 
 
 def test_bad_project_file_lists_every_problem_and_writes_nothing(tmp_path, capsys):

@@ -455,6 +455,10 @@ def plan_append(series_dir: str | os.PathLike, new: Mapping[int, str | os.PathLi
         sums = {int(y): h for y, h in summary["inputs_sha256"].items()}
         settings = summary["settings"]
     except FileNotFoundError:
+        if (Path(folder) / "summary.json").is_file():  # a two-date run: its tables are not a series record
+            raise ConfigError(f"--append-to {folder}: that is a two-date carbon run, not a series (a series needs "
+                              "three years or more); run all the years at once: --landcover YEAR=FILE for each, "
+                              "into a new --out") from None
         raise ConfigError(f"--append-to {folder}: no series.json there (an earlier kunsink carbon series "
                           "output folder)") from None
     except (OSError, ValueError, KeyError, TypeError, AttributeError):

@@ -58,11 +58,12 @@ def register(app: typer.Typer) -> None:
                                                           "kunsink.yaml.bak."),
     ) -> None:
         """Write a commented project file (kunsink.yaml, Chinese and English) to fill in."""
+        from ..io import command_line_path
         from ..project import write_template
 
         path = write_template(folder, area=area, name=name, force=force)
         typer.echo(f"wrote {path}")
-        typer.echo(f"next: put your layers' paths in it, then: kunsink run {path}")
+        typer.echo(f"next: put your layers' paths in it, then: kunsink run {command_line_path(path)}")
 
     @app.command("run")
     def run(

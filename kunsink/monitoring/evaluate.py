@@ -281,15 +281,23 @@ def _row(key: str, t: Target | None, values: pd.Series, low: pd.Series | None, h
     tgt_zh, tgt_en = _target_text(t, threshold, baseline)
     latest = row["latest"]
     ly = row["latest_year"]
-    below_zh, below_en = ("低于", "below") if t.upward else ("高于", "above")
+    def short_of(value: float) -> tuple[str, str]:
+        """Words for a value that does not meet the threshold: equal to a baseline that must be passed is
+        "not above" it, not "below" it."""
+        if value == threshold:
+            return ("未超过", "not above") if t.upward else ("未低于", "not below")
+        return ("低于", "below") if t.upward else ("高于", "above")
+
+    below_zh, below_en = short_of(latest)
     # 3. met
     if t.meets(latest, threshold):
         z = f"{facts_zh[0]}，已达到{' ' if tgt_zh[0].isdigit() else ''}{tgt_zh}"
         e = f"{facts_en[0]}, meeting {tgt_en}"
         if eval_year is not None and eval_year > ly and math.isfinite(row["projected"]) \
                 and not t.meets(row["projected"], threshold):
-            z += f"，但{trend_zh} {eval_year} 年预计 {format_value(row['projected'])}{u}，将{below_zh}目标"
-            e += f", but {trend_en} {format_value(row['projected'])}{u} is expected in {eval_year}, {below_en} it"
+            fall_zh, fall_en = short_of(row["projected"])
+            z += f"，但{trend_zh} {eval_year} 年预计 {format_value(row['projected'])}{u}，将{fall_zh}目标"
+            e += f", but {trend_en} {format_value(row['projected'])}{u} is expected in {eval_year}, {fall_en} it"
         return done("met", z, e)
     lv, tv = _pair(latest, threshold)
     # 4. behind: a standard that applies now, or the target year has passed
@@ -318,8 +326,9 @@ def _row(key: str, t: Target | None, values: pd.Series, low: pd.Series | None, h
             z += f"；区间{'下' if t.upward else '上'}限 {wv}{u} 未达标，尚无把握"
             e += f"; the band's {'lower' if t.upward else 'upper'} end {wv}{u} falls short, so not assured"
         return done("on track", z, e)
-    return done("behind", head_zh + f"，{below_zh}{tgt_zh.replace(format_value(threshold), tv)}",
-                head_en + f", {below_en} {tgt_en.replace(format_value(threshold), tv)}")
+    proj_zh, proj_en = short_of(proj)
+    return done("behind", head_zh + f"，{proj_zh}{tgt_zh.replace(format_value(threshold), tv)}",
+                head_en + f", {proj_en} {tgt_en.replace(format_value(threshold), tv)}")
 
 
 def evaluate(series: pd.DataFrame, targets: TargetSet | str | None = None, as_of_year: int | None = None, *,

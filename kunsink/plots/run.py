@@ -22,7 +22,7 @@ import pandas as pd
 from .._version import __version__
 from ..errors import ConfigError, InputError, RasterError, user_errors
 from ..area import get_area
-from ..io import drop_staging, new_staging
+from ..io import command_line_path, drop_staging, new_staging
 from ..rasterout import check_compress
 from ..tables import write_csv, write_json
 from ..landcover import CLASS_NAMES_ZH, KUNSINK_CLASSES
@@ -1018,10 +1018,11 @@ def write_model(result: ModelResult, out_dir: str | os.PathLike, *, maps: bool =
             summary["extrapolation"] = msgs
             summary["by_class"] = by_class.to_dict("records")
             write_csv(by_class.assign(source=src), tmp / "biomass_by_class.csv")
-            summary["next_step"] = (
-                f"kunsink carbon --landcover {landcover or 'LANDCOVER.tif'} "
-                f"--pool c_above={out_dir / 'c_above.tif'}"
-                + (f" --pool c_below={out_dir / 'c_below.tif'}" if lc is not None else "") + " --out OUT")
+            pools = [f"c_above={out_dir / 'c_above.tif'}"] + ([f"c_below={out_dir / 'c_below.tif'}"] if lc is not None
+                                                               else [])
+            summary["next_step"] = " ".join(
+                ["kunsink carbon --landcover", command_line_path(landcover or "LANDCOVER.tif")]
+                + [f"--pool {command_line_path(p)}" for p in pools] + ["--out OUT"])
             from ..maps import save_map
             from ..maps.plots import biomass_map
 
