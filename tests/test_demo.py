@@ -40,3 +40,13 @@ def test_demo_layers_are_flagged_and_population_is_the_census():
         else:
             assert (gdf["source"] == "synthetic").all(), name
     assert int(layers["residential"]["population"].sum()) == CENSUS_2020_POPULATION
+
+
+def test_a_page_in_the_way_of_the_web_maps_is_refused_before_the_run(tmp_path, capsys):
+    from kunsink.cli import main
+
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "carbon.html").write_text("<html>my own page</html>", encoding="utf-8")
+    assert main(["demo", "--maps-dir", str(tmp_path / "web"), "--out-dir", str(tmp_path / "out")]) == 2
+    assert "carbon.html exists and was not written by kunsink" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # nothing run, nothing written

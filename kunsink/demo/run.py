@@ -81,9 +81,14 @@ def run_demo(maps_dir: str | os.PathLike = "maps", data_dir: str | os.PathLike |
     from ..project import load_project, run_project
     from ..project.bundled import demo_project_path
 
+    from ..guard import check_outputs
+
     say = progress or (lambda _msg: None)
     gpkg, rasters = _scene_paths(data_dir)
     maps_dir, out_dir = Path(maps_dir), Path(out_dir)
+    # the web maps are drawn after the run: a page in their way is found now, not after minutes of work
+    check_outputs(inputs=[gpkg, rasters], files={f"--maps-dir ({name}.html)": (maps_dir / f"{name}.html", (".html",))
+                                                 for name in ("overview", "carbon", "greenspace", "mines")})
     project = load_project(demo_project_path())
     project.settings["carbon"]["mc"] = mc
     project.settings["mines"]["mc"] = mc
