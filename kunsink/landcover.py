@@ -128,19 +128,25 @@ def sandiao_to_class(codes: pd.Series | list[str]) -> np.ndarray:
 
 def read_reclass_table(path: str | os.PathLike) -> dict[int, int]:
     """Read a reclass CSV with columns ``code`` (the raster's value) and ``lucode`` (the table's class)."""
-    p = Path(path)
-    if not p.exists():
-        raise ConfigError(f"{p}: no such reclass table")
     import pandas as pd
 
-    df = pd.read_csv(p)
-    df.columns = [c.strip().lower() for c in df.columns]
+    from .tables import read_text_csv
+
+    p = Path(path)
+    df, _ = read_text_csv(p, "reclass table", "code,lucode")
+    df.columns = [str(c).strip().lower() for c in df.columns]
     if not {"code", "lucode"} <= set(df.columns):
         raise ConfigError(f"{p.name}: a reclass table needs columns code,lucode; it has {', '.join(df.columns)}")
-    if df["code"].duplicated().any():
-        dup = df.loc[df["code"].duplicated(), "code"].tolist()
+    values = df[["code", "lucode"]].apply(pd.to_numeric, errors="coerce")
+    bad = values.isna().any(axis=1) | (values % 1 != 0).any(axis=1)
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0])
+        raise ConfigError(f"{p.name}, line {row + 2}: code and lucode must be whole numbers; got "
+                          f"{df.loc[row, 'code']!r}, {df.loc[row, 'lucode']!r}")
+    if values["code"].duplicated().any():
+        dup = values.loc[values["code"].duplicated(), "code"].astype(int).tolist()
         raise ConfigError(f"{p.name}: codes listed twice: {dup}")
-    return {int(a): int(b) for a, b in zip(df["code"], df["lucode"])}
+    return {int(a): int(b) for a, b in zip(values["code"], values["lucode"])}
 
 
 def scheme_mapping(scheme: str, reclass: str | os.PathLike | None = None) -> dict[int, int] | None:

@@ -40,6 +40,7 @@ __all__ = [
     "neutralise_cell",
     "neutralise_frame",
     "read_table",
+    "read_text_csv",
     "sheet_names",
     "to_strict",
     "write_csv",
@@ -366,6 +367,43 @@ def _maybe_numeric(s: pd.Series) -> pd.Series:
     if num.dropna().mod(1).eq(0).all() and not filled.str.contains(r"[.eE]").any():
         return num.astype("Int64")
     return num.astype("float64")
+
+
+def read_text_csv(path: str | os.PathLike, what: str, expected: str) -> tuple[pd.DataFrame, str]:
+    """A user's small CSV (a density or reclass table, as Excel or WPS saves it): the DataFrame and the
+    decoded text (to name file lines in messages).
+
+    UTF-8 (with or without a BOM) and GBK/GB18030 are read; a missing file, a folder, an empty or binary
+    file and a file pandas cannot parse are refused in one line naming the file, ``what`` it should be
+    and the ``expected`` columns (e.g. ``"code,lucode"``). Values are parsed as pandas does (blank = NaN).
+    """
+    import io
+
+    from .errors import ConfigError, InputError
+
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError(f"{p}: no such {what}")
+    if p.is_dir():
+        raise InputError(f"{p}: is a folder; give the {what}'s CSV file")
+    data = p.read_bytes()
+    if not data.strip():
+        raise InputError(f"{p.name}: the {what} is empty; it needs a header {expected} and one row per code")
+    if b"\x00" in data[:65536]:
+        raise InputError(f"{p.name}: not a text CSV (binary content); give the {what} as CSV ({expected})")
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise InputError(f"{p.name}: the {what} is neither UTF-8 nor GBK text")
+    try:
+        return pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""]), text
+    except Exception as exc:  # noqa: BLE001 - pandas' parser errors, told in one line
+        first = " ".join(str(exc).split()) or type(exc).__name__
+        raise ConfigError(f"{p.name}: not a readable CSV: {first}") from None
 
 
 def read_table(path: str | os.PathLike) -> pd.DataFrame:

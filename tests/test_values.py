@@ -553,3 +553,26 @@ def test_a_raster_far_outside_its_crs_area_is_refused_when_read_and_checked(tmp_
         open_raster(p)
     assert main(["layers", "check", str(p), "--kind", "landcover", "--area", "none"]) == 2
     assert "outside where that CRS is used" in capsys.readouterr().err
+
+
+def test_reclass_table_is_read_like_a_density_table(tmp_path):
+    """UTF-8 with a BOM and GBK (as Excel saves it) are read; a raster given as the table, codes that are not
+    whole numbers and a missing file are refused naming the file."""
+    from kunsink.landcover import read_reclass_table
+
+    gbk = tmp_path / "重分类.csv"
+    gbk.write_bytes("code,lucode,说明\n10,1,林地\n20,3,草地\n".encode("gbk"))
+    assert read_reclass_table(gbk) == {10: 1, 20: 3}
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes("\ufeffcode,lucode\n10,1\n".encode("utf-8"))
+    assert read_reclass_table(bom) == {10: 1}
+    raster = tmp_path / "lc.csv"
+    raster.write_bytes(b"II*\x00\x08\x00\x00\x00" + bytes(64))
+    with pytest.raises(InputError, match=r"lc.csv: not a text CSV .*\(code,lucode\)"):
+        read_reclass_table(raster)
+    odd = tmp_path / "odd.csv"
+    odd.write_text("code,lucode\n10,1\n20,forest\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="odd.csv, line 3: code and lucode must be whole numbers"):
+        read_reclass_table(odd)
+    with pytest.raises(ConfigError, match="no such reclass table"):
+        read_reclass_table(tmp_path / "missing.csv")

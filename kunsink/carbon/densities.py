@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..checks import check_int, check_number
-from ..errors import ConfigError, InputError
+from ..errors import ConfigError
 
 __all__ = ["POOLS", "default_density_table", "read_density_table", "validate_density_table", "density_lut",
            "resolve_density_table", "PLAUSIBLE_MAX_MGC_HA"]
@@ -153,31 +153,10 @@ def read_density_table(path: str | os.PathLike) -> pd.DataFrame:
     The file may be UTF-8 (with or without a BOM) or GBK/GB18030 (as Excel writes it on a
     Chinese Windows). Errors name the file line (header = line 1).
     """
+    from ..tables import read_text_csv
+
     p = Path(path)
-    if not p.exists():
-        raise ConfigError(f"{p}: no such density table")
-    if p.is_dir():
-        raise InputError(f"{p}: is a folder; give the density table's CSV file")
-    data = p.read_bytes()
-    if not data.strip():
-        raise InputError(f"{p.name}: the density table is empty; it needs a header "
-                         f"lucode,{','.join(POOLS)} and one row per land-cover code")
-    if b"\x00" in data[:65536]:
-        raise InputError(f"{p.name}: not a text CSV (binary content); give the density table as CSV "
-                         f"(lucode,{','.join(POOLS)})")
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(enc)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise InputError(f"{p.name}: the density table is neither UTF-8 nor GBK text")
-    try:
-        df = pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""])
-    except Exception as exc:  # noqa: BLE001 - pandas' parser errors, told in one line
-        first = " ".join(str(exc).split()) or type(exc).__name__
-        raise ConfigError(f"{p.name}: not a readable CSV: {first}") from None
+    df, text = read_text_csv(p, "density table", f"lucode,{','.join(POOLS)}")
     out = validate_density_table(df, p.name, lines=_record_lines(text))
     out.attrs["path"] = str(p)
     return out
