@@ -129,6 +129,10 @@ def test_init_never_touches_an_existing_file(reg, tmp_path):
     assert digest(reg) == before
     with pytest.raises(RegistryError, match=r"\.gpkg"):
         init_registry(tmp_path / "reg.sqlite")
+    blocker = tmp_path / "a file"
+    blocker.write_text("x", encoding="utf-8")  # a folder that cannot be made: named, not a working file
+    with pytest.raises(RegistryError, match=r"cannot create new.gpkg in .*a file/sub: .*; nothing was changed"):
+        init_registry(blocker / "sub" / "new.gpkg")
 
 
 @settings(max_examples=60, deadline=None)

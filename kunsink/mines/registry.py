@@ -154,8 +154,12 @@ def init_registry(path: str | os.PathLike, *, crs: Any = None, target_km2: float
     out_crs = as_projected_crs(crs) if crs is not None else get_working_crs()
     if out_crs.to_epsg() is None:
         raise RegistryError(f"the registry CRS needs an EPSG code; {out_crs.name!r} has none")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=f".{target.name}.init-", dir=target.parent))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix=f".{target.name}.init-", dir=target.parent))
+    except OSError as exc:  # named by the registry's folder, not by a working file's name
+        raise RegistryError(f"cannot create {target.name} in {target.parent}: {exc.strerror or exc}; "
+                            "nothing was changed") from None
     try:
         tmp = folder / target.name
         conn = sqlite3.connect(tmp, isolation_level=None)
