@@ -825,12 +825,12 @@ def _judge_interrupt(proc, parent: Path, out: Path, expected: int, label: str) -
 
 @pytest.mark.slow
 @pytest.mark.parametrize("sig, expected", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
-def test_signal_after_1_5_s_stops_cleanly(big_raster, tmp_path, sig, expected):
+def test_signal_a_second_into_the_work_stops_cleanly(big_raster, tmp_path, sig, expected):
     raster, digest = big_raster
     out = tmp_path / "carbon"
     proc = _start_carbon(raster, out)
     started = _wait_for_staging(proc, tmp_path, out)
-    time.sleep(1.5)
+    time.sleep(1.0)  # the run works ≈ 2.8 s after making its staging (idle machine): a second in is mid-work
     still_running = proc.poll() is None
     proc.send_signal(sig)
     problems = _judge_interrupt(proc, tmp_path, out, expected, sig.name)
