@@ -189,7 +189,10 @@ def _writable_parent(out: Path, what: str) -> None:
     import tempfile
 
     try:
-        fd, probe = tempfile.mkstemp(prefix=".kunsink-staging.probe.", dir=parent)
+        from .io import STAGING_PREFIX, staging_name
+
+        owner = staging_name("probe").split(".")[-2]  # the pid token: a killed run's probe is reclaimed
+        fd, probe = tempfile.mkstemp(prefix=f"{STAGING_PREFIX}probe.", suffix=f".{owner}.p", dir=parent)
     except OSError as exc:
         raise OutputError(f"{what} {out}: cannot write in {parent} ({exc.strerror or exc})") from None
     os.close(fd)

@@ -401,6 +401,20 @@ def test_an_interrupted_rerun_brings_the_earlier_run_back(tmp_path, monkeypatch)
         run_project(demo_project_path(), out=fresh, only="mines,plots")
     assert info.value.kept == f"stages complete before it are kept in {fresh}: mines (run.json marks the run unfinished)"
     assert (fresh / "mines").is_dir() and not (fresh / "plots").exists()
+    # interrupted while the report is written (straight into the folder): what is there is the run's, so a
+    # later run may replace the folder
+    from kunsink.guard import check_output_dir
+    from kunsink.project import deliver
+
+    def half_report(run, out_dir, **kwargs):
+        (out_dir / "report.html").write_text("<html></html>", encoding="utf-8")
+        raise Interrupted(2)
+
+    monkeypatch.setattr(deliver, "write_deliverable", half_report)
+    third = tmp_path / "third"
+    with pytest.raises(Interrupted):
+        run_project(demo_project_path(), out=third, only="mines")
+    assert (third / "report.html").exists() and check_output_dir(third) == third.resolve()
     record = json.loads((fresh / "run.json").read_text(encoding="utf-8"))
     assert record["finished"] is None and "interrupted" in {v["status"] for v in record["stages"].values()}
 
@@ -551,3 +565,20 @@ def test_report_formats_as_text_or_a_list(tmp_path):
     (tmp_path / "p.yaml").write_text(head + "3\n", encoding="utf-8")
     with pytest.raises(ProjectFileError, match="report.formats: must be text such as html,docx or a list"):
         load_project(tmp_path / "p.yaml")
+
+
+def test_monte_carlo_counts_are_checked_when_the_file_is_read(tmp_path):
+    """carbon.mc is 0 or ≥ 100 (10 draws make no 95 % interval): refused at load with its line, before any work."""
+    from kunsink.project import load_project
+    from kunsink.project.load import ProjectFileError
+
+    (tmp_path / "a.yaml").write_text("version: 1\ncarbon:\n  mc: 10\n", encoding="utf-8")
+    with pytest.raises(ProjectFileError) as e:
+        load_project(tmp_path / "a.yaml")
+    problem = next(p for p in e.value.problems if p.key == "carbon.mc")
+    assert problem.line == 3 and "must be 0 or ≥ 100, not 10" in problem.message
+    (tmp_path / "b.yaml").write_text("version: 1\ncarbon:\n  mc: 0\n", encoding="utf-8")
+    try:
+        load_project(tmp_path / "b.yaml")
+    except ProjectFileError as exc:
+        assert not [p for p in exc.problems if p.key == "carbon.mc"]

@@ -380,6 +380,8 @@ def test_build_replaces_only_its_own_scene_and_all_at_once(scene, written, tmp_p
     assert (theirs / "rasters" / "ndvi_2020.tif").read_bytes() == b"my own NDVI"
     with pytest.raises(OutputError, match="root of the file system"):
         B.write_scene(scene, "/")
+    with pytest.raises(OutputError, match="inside the kunsink package"):
+        B.write_scene(scene, Path(B.__file__).parent.parent)
     out, _ = written
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
 

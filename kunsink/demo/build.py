@@ -247,6 +247,9 @@ def _check_scene_target(out: Path) -> None:
     real = out.expanduser().resolve()
     if real == real.parent or real == Path.home().resolve():
         raise OutputError(f"--out-data {out} is the root of the file system or your home folder; give a data folder")
+    package = Path(__file__).resolve().parent.parent
+    if real == package or package in real.parents:
+        raise OutputError(f"--out-data {out} lies inside the kunsink package ({package}); give a data folder of your own")
     names = [GPKG_NAME, SURVEYS_NAME, MANIFEST_NAME] + [f"rasters/{n}.tif" for n in RASTER_NAMES]
     there = [n for n in names if (out / n).exists() or (out / n).is_symlink()]
     if not there:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
+from ..errors import ConfigError, InputError
 
 __all__ = ["demo_zones", "load_demo_layers", "run_demo", "DEMO_PRICE_PER_MGC"]
 
@@ -81,10 +81,19 @@ def run_demo(maps_dir: str | os.PathLike = "maps", data_dir: str | os.PathLike |
     from ..project import load_project, run_project
     from ..project.bundled import demo_project_path
 
+    from ..carbon.uncertainty import MIN_ITERATIONS
+    from ..datasets import demo_dir
     from ..guard import check_outputs
 
     say = progress or (lambda _msg: None)
     gpkg, rasters = _scene_paths(data_dir)
+    if data_dir is not None and Path(data_dir).resolve() != demo_dir().parent.resolve():
+        raise ConfigError(f"--data-dir {data_dir}: the demo runs the bundled project file, which reads the bundled "
+                          "scene; for a scene of your own, write a project file with kunsink init and run it "
+                          "with kunsink run")
+    if not isinstance(mc, int) or mc < MIN_ITERATIONS:  # carbon and mines both take it
+        raise ConfigError(f"--mc {mc}: the demo's carbon and mine Monte Carlo need at least {MIN_ITERATIONS} "
+                          "iterations")
     maps_dir, out_dir = Path(maps_dir), Path(out_dir)
     # the web maps are drawn after the run: a page in their way is found now, not after minutes of work
     check_outputs(inputs=[gpkg, rasters], files={f"--maps-dir ({name}.html)": (maps_dir / f"{name}.html", (".html",))

@@ -383,8 +383,10 @@ class _Validator:
         raise AssertionError(f"unknown kind {kind}")  # pragma: no cover - a schema bug
 
     def _bounds(self, spec: Key, v: float, key: str) -> Any:
+        if spec.zero_ok and v == 0:
+            return v
         if spec.lo is not None and v < spec.lo:
-            self.bad(key, f"must be ≥ {spec.lo:g}, not {v:g}")
+            self.bad(key, f"must be {'0 or ' if spec.zero_ok else ''}≥ {spec.lo:g}, not {v:g}")
             return spec.default
         if spec.hi is not None and v > spec.hi:
             self.bad(key, f"must be ≤ {spec.hi:g}, not {v:g}")

@@ -827,6 +827,12 @@ def run_project(project: str | os.PathLike | Project, *, out: str | os.PathLike 
             running = next((k for k, v in stages.items() if v.status == "pending"), None)
             if running is not None:
                 stages[running].status = "interrupted"
+            # what the run has written so far is the marker's (the report step writes straight into the folder,
+            # each file complete or still staged): the next run may then replace the folder
+            try:
+                written[:] = sorted({*written, *(p.name for p in out_dir.iterdir() if not p.name.startswith("."))})
+            except OSError:
+                pass
             try:
                 manifest(False)
             except Exception:  # noqa: BLE001 - the record is a courtesy; the interrupt goes on

@@ -83,6 +83,8 @@ class Key:
     choices: tuple[Any, ...] = ()
     lo: float | None = None
     hi: float | None = None
+    #: 0 is allowed besides ``lo`` … ``hi`` (Monte Carlo: none, or enough draws for an interval).
+    zero_ok: bool = False
     children: tuple[Key, ...] = field(default_factory=tuple)
     #: False for keys the template leaves out (written only into a resolved file).
     template: bool = True
@@ -133,7 +135,8 @@ CARBON = Key("carbon", "section", "碳储量（InVEST 碳模型）：基准年�
     Key("price_per_mgc", "float", "碳价（元/Mg C）；不填不估值", "carbon price per Mg C (CNY); empty: no valuation", lo=0),
     Key("discount_pct", "float", "年贴现率 %", "discount rate, % a year", default=0.0, lo=-50, hi=100),
     Key("price_change_pct", "float", "碳价年变化率 %", "price change, % a year", default=0.0, lo=-50, hi=100),
-    Key("mc", "int", "蒙特卡洛次数（0 为不做）", "Monte Carlo iterations (0: none)", default=1000, lo=0, hi=100000),
+    Key("mc", "int", "蒙特卡洛次数（0 为不做，否则至少 100）", "Monte Carlo iterations (0: none, else at least 100)",
+        default=1000, lo=100, hi=100000, zero_ok=True),
     Key("seed", "int", "随机种子", "random seed", default=0, lo=0),
     Key("write_rasters", "bool", "输出碳储量栅格", "write the stock rasters", default=True),
     Key("cog", "bool", "栅格写为 COG", "write Cloud-Optimized GeoTIFFs", default=True),
