@@ -521,7 +521,12 @@ def convert_file(
     shift = _mean_shift_m(gdf.geometry.values, out.geometry.values)
     xy = shapely.get_coordinates(gdf.geometry.values)
     note = _outside_china_note(xy[:, 0], xy[:, 1], s, d, src_p.name)
-    write_vector(out, dst_p, layer=layer if dst_p.suffix.lower() == ".gpkg" else None)
+    if dst_p.suffix.lower() == ".gpkg":  # kunsink's mark: converting again to the same name may replace it
+        from .guard import GPKG_MARK
+
+        write_vector(out, dst_p, layer=layer, dataset_metadata=GPKG_MARK)
+    else:
+        write_vector(out, dst_p)
     report = f"converted {len(out)} feature(s) from {s} to {d}: mean shift {shift:.0f} m → {dst_p}"
     return report + (f"\nnote: {note}" if note else "")
 

@@ -131,7 +131,11 @@ def _xlsx_by_kunsink(path: Path) -> bool:
     except Exception:  # noqa: BLE001 - not a workbook
         return False
     creator = core.find("{http://purl.org/dc/elements/1.1/}creator")
-    return creator is not None and (creator.text or "").strip() == GENERATOR
+    if creator is None or (creator.text or "").strip() != GENERATOR:
+        return False
+    # Excel and WPS keep the creator and write who saved the file last: an edited workbook is the user's now
+    saved_by = core.find("{http://schemas.openxmlformats.org/package/2006/metadata/core-properties}lastModifiedBy")
+    return saved_by is None or (saved_by.text or "").strip() in ("", GENERATOR)
 
 
 def _file_by_kunsink(path: Path) -> bool:
@@ -342,11 +346,13 @@ def check_output_file(path: str | os.PathLike, inputs: Iterable[str | os.PathLik
         if out.suffix.lower() != ".gpkg" and _is_sqlite(out):
             raise OutputError(f"{what} {path} is a database kunsink did not write; give another path")
         if not _file_by_kunsink(out):
-            why = {".gpkg": " (a GeoPackage may hold other layers)", ".csv": " (a CSV cannot carry kunsink's mark)",
-                   ".geojson": " (a GeoJSON file cannot carry kunsink's mark)", ".json": "", ".fgb": "",
-                   ".shp": " (a Shapefile cannot carry kunsink's mark)"}.get(out.suffix.lower(), "")
-            raise OutputError(f"{what} {path} exists and was not written by kunsink{why}; kunsink never writes "
-                              "over such a file — remove it or give another name")
+            if out.suffix.lower() in (".html", ".htm", ".gpkg", ".tif", ".tiff", ".xlsx"):
+                why = " (a GeoPackage may hold other layers)" if out.suffix.lower() == ".gpkg" else ""
+                raise OutputError(f"{what} {path} exists and was not written by kunsink{why}; kunsink never writes "
+                                  "over it — remove it or give another name")
+            raise OutputError(f"{what} {path} exists, and a {out.suffix.lstrip('.').upper() or 'file'} file carries "
+                              "no mark that would tell kunsink it wrote it; kunsink never writes over it — remove "
+                              "it (or move it aside) or give another name")
     if out.suffix.lower() == ".shp":
         taken = [m for m in _family(out)[1:] if m.exists() and m.suffix.lower() in (".shx", ".dbf", ".prj", ".cpg")]
         if taken:

@@ -319,7 +319,8 @@ def write_xlsx(tables: Mapping[str, pd.DataFrame], path: str | os.PathLike, *,
               for name in names}
     flags = {name: is_synthetic(frames[name]) for name in names}
     wb = Workbook(write_only=True)  # rows streamed to the file: a 20,000-row table in a fraction of the time
-    wb.properties.creator = GENERATOR  # kunsink's mark: a later run may replace the file (kunsink.guard)
+    wb.properties.creator = GENERATOR  # kunsink's mark: a later run may replace the file (kunsink.guard) …
+    wb.properties.lastModifiedBy = GENERATOR  # … unless someone saved it since (Excel and WPS write their name)
 
     def text(value: Any, font: Any = None) -> Any:
         c = WriteOnlyCell(about, value=_cell_value(value))

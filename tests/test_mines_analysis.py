@@ -236,3 +236,10 @@ def test_recovery_input_errors(ndvi_pair, tmp_path):
     # an NDVI raster that meets no site (another place, a wrong CRS label) is refused, not read as "no data"
     with pytest.raises(RasterError, match="has no valid pixel over any of the 1 sites"):
         site_ndvi(_sites(5).iloc[[4]], {2020: ndvi_pair[2020]})
+    coarse = tmp_path / "coarse.tif"  # 100 m pixels over sites of 80 m: no site can be measured
+    with rasterio.open(ndvi_pair[2020]) as src:
+        prof = src.profile | {"transform": src.transform * Affine.scale(10), "width": 12, "height": 8}
+    with rasterio.open(coarse, "w", **prof) as ds:
+        ds.write(np.full((1, 8, 12), 0.2, dtype="float32"))
+    with pytest.raises(RasterError, match="too coarse for the sites"):
+        site_ndvi(_sites(4), {2020: coarse})

@@ -124,9 +124,15 @@ def site_ndvi(sites: Any, rasters: Mapping[int, str | os.PathLike], *, band: int
                         if n >= MIN_PIXELS:
                             mean = float(vals.mean())
                 rows.append({"site_id": sid, "year": int(year), "ndvi_mean": mean, "pixels": n})
-        if len(local) and not any(r["pixels"] for r in rows if r["year"] == int(year)):
+        counts = [r["pixels"] for r in rows if r["year"] == int(year)]
+        if len(local) and not any(counts):
             raise RasterError(f"{p.name} (NDVI {year}) has no valid pixel over any of the {len(local)} sites; "
                               "wrong file, wrong CRS label or a raster of another place?")
+        if len(local) and max(counts) < MIN_PIXELS:
+            res = abs(ds.transform.a)
+            raise RasterError(f"{p.name} (NDVI {year}): no site holds {MIN_PIXELS} valid pixels (at most {max(counts)}; "
+                              f"pixels {res:g} {'degrees' if ds.crs.is_geographic else 'm'} wide): the raster is "
+                              "too coarse for the sites; use NDVI at 10–30 m")
     return pd.DataFrame(rows, columns=["site_id", "year", "ndvi_mean", "pixels"])
 
 

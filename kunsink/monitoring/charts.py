@@ -164,10 +164,16 @@ def indicator_chart(series: pd.DataFrame, row: Mapping[str, Any] | pd.Series, *,
         ax.set_ylabel(check_text(f"{label} ({unit})".strip() if unit else label), fontsize=8)
         ax.grid(axis="y", color="#dddddd", linewidth=0.5)
         ax.set_axisbelow(True)
+        wide = bool(len(values)) and float(np.nanmax(np.abs(values.to_numpy(dtype="float64")))) >= 10_000
+        if wide:
+            from matplotlib.ticker import FuncFormatter  # 1,070,000 on the axis, not 1.07 with a "1e6" above it
+
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
         ax.legend(fontsize=6, frameon=False, loc="best")
-        reason = str(row.get("reason_zh") or "")
-        if reason:
-            fig.text(0.01, 0.015, check_text(_wrap(reason)), fontsize=6.2, color="#555555", ha="left", va="bottom")
+        reason_zh, reason_en = str(row.get("reason_zh") or ""), str(row.get("reason_en") or "")
+        note = "\n".join(_wrap(r, width) for r, width in ((reason_zh, 62), (reason_en, 118)) if r)
+        if note:  # Chinese first, English beside (below)
+            fig.text(0.01, 0.015, check_text(note), fontsize=6.2, color="#555555", ha="left", va="bottom")
         top = 0.97
         fig.text(0.5, top, check_text(title), ha="center", va="top", fontsize=10.5, fontweight=bold_weight(),
                  color=colour, gid="kunsink-title")
@@ -176,8 +182,9 @@ def indicator_chart(series: pd.DataFrame, row: Mapping[str, Any] | pd.Series, *,
             fig.text(0.5, top, check_text(SYNTHETIC_BANNER), ha="center", va="top", fontsize=8, color="#b71c1c",
                      fontweight=bold_weight(), gid="kunsink-synthetic")
             top -= 0.06
-        bottom = 0.17 if len(reason) <= 62 else 0.2
-        ax.set_position((0.11, bottom, 0.86, max(0.3, top - bottom - 0.05)))
+        bottom = 0.13 + 0.03 * (note.count("\n") + 1) if note else 0.13
+        left = 0.15 if wide else 0.11  # room for 1,072,500 beside the axis
+        ax.set_position((left, bottom, 0.97 - left, max(0.3, top - bottom - 0.05)))
         ax.spines[["top", "right"]].set_visible(False)
         ax.tick_params(labelsize=7.5)
         return fig

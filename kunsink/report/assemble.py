@@ -386,7 +386,9 @@ def _draw_figures(run: Any, maps_dir: str | os.PathLike, *, date: dt.date | None
             ["wetland_area_ha", "forest_cover_pct", "carbon_stock_mgc", "green_300_coverage_pct",
              "park_500_coverage_pct", "park_area_per_person_m2", "mine_treated_km2", "mine_site_ndvi"])]
         wanted = wanted[[series.get(k, pd.Series(dtype=float)).notna().sum() >= 2 for k in wanted["indicator"]]]
-        for key, fig in indicator_charts(series, wanted).items():
+        # the monitoring series has no source column of its own: synthetic if any of the run's layers is
+        synthetic = any(r["status"] == "synthetic" for r in _panel_rows(run, _run_area(run)))
+        for key, fig in indicator_charts(series, wanted, synthetic=synthetic).items():
             row = wanted[wanted["indicator"] == key].iloc[0]
             keep(f"target_{key}", Text(str(row.get("name_zh", key)), str(row.get("name_en", ""))), fig, map_=False)
     plots = _layer(run, "plots")
