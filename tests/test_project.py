@@ -401,6 +401,12 @@ def test_an_interrupted_rerun_brings_the_earlier_run_back(tmp_path, monkeypatch)
         run_project(demo_project_path(), out=fresh, only="mines,plots")
     assert info.value.kept == f"stages complete before it are kept in {fresh}: mines (run.json marks the run unfinished)"
     assert (fresh / "mines").is_dir() and not (fresh / "plots").exists()
+    # --only into a folder whose earlier run holds other stages would drop them (the folder is replaced whole)
+    from kunsink.errors import OutputError
+
+    with pytest.raises(OutputError, match="holds an earlier run with mines, which --only plots would drop"):
+        run_project(demo_project_path(), out=fresh, only="plots")
+    assert (fresh / "mines").is_dir()
     # interrupted while the report is written (straight into the folder): what is there is the run's, so a
     # later run may replace the folder
     from kunsink.guard import check_output_dir

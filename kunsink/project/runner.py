@@ -204,6 +204,23 @@ def _write_marker(out_dir: Path, names: Iterable[str]) -> None:
         tmp.write_text(written_list(names), encoding="utf-8")
 
 
+def _refuse_partial_over_fuller(out_dir: Path, wanted: Iterable[str]) -> None:
+    """Refuse ``--only`` into a folder whose earlier run holds other stages: the folder is replaced as a whole,
+    so their outputs would go."""
+    import json
+
+    try:
+        earlier = json.loads((out_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
+        done = [k for k, v in (earlier.get("stages") or {}).items() if (v or {}).get("status") == "ok"]
+    except (OSError, ValueError, AttributeError):
+        return
+    lost = [k for k in done if k not in set(wanted) and k != "report"]
+    if lost:
+        raise OutputError(f"output {out_dir} holds an earlier run with {', '.join(lost)}, which --only "
+                          f"{','.join(wanted)} would drop (the folder is replaced as a whole); give a new --out, "
+                          "or run every stage again")
+
+
 def _prepare_out(out_dir: Path, inputs: list[Path]) -> Path | None:
     """Check the folder; move an earlier run's folder aside (only kunsink's entries are there: checked) and
     return where it went, for :func:`_replacing` to delete or bring back."""
@@ -706,6 +723,8 @@ def run_project(project: str | os.PathLike | Project, *, out: str | os.PathLike 
         blocked = [st for st in stages_wanted if plan[st] is not None]
         if blocked:
             raise ProjectFileError(project.path, [_only_problem(st, plan[st]) for st in blocked])
+    if stages_wanted is not None:
+        _refuse_partial_over_fuller(out_dir, stages_wanted)
     inputs = input_paths(settings)
     if out_dir == project.path.parent and project.path.name == RESOLVED_FILE:
         pass  # a resolved copy re-run into its own folder: read whole already, replaced with the new run
