@@ -588,3 +588,17 @@ def test_monte_carlo_counts_are_checked_when_the_file_is_read(tmp_path):
         load_project(tmp_path / "b.yaml")
     except ProjectFileError as exc:
         assert not [p for p in exc.problems if p.key == "carbon.mc"]
+
+
+def test_windows_paths_in_double_quotes_get_a_hint(tmp_path):
+    """"D:\\new\\tiles.tif" reads \\n and \\t as escapes, "D:\\data\\x.tif" is not YAML at all: both say what to write."""
+    from kunsink.project import load_project
+    from kunsink.project.load import ProjectFileError
+
+    (tmp_path / "a.yaml").write_text('version: 1\nlayers:\n  landcover:\n    2020: "D:\\new\\tiles.tif"\n', encoding="utf-8")
+    (tmp_path / "b.yaml").write_text('version: 1\nlayers:\n  landcover:\n    2020: "D:\\data\\x.tif"\n', encoding="utf-8")
+    for name in ("a.yaml", "b.yaml"):
+        with pytest.raises(ProjectFileError) as e:
+            load_project(tmp_path / name)
+        message = next(p.message for p in e.value.problems if p.line == 4)
+        assert "write Windows paths in single quotes" in message and "\n" not in message

@@ -104,6 +104,11 @@ class Project:
 _MISSING = object()
 
 
+#: What to do about Windows paths in double quotes, where YAML reads a backslash as an escape.
+_BACKSLASH_HINT = ("in double quotes YAML reads a backslash as an escape (\\n, \\t …): write Windows paths in "
+                   "single quotes ('D:\\data\\lc.tif'), without quotes, or with / (D:/data/lc.tif)")
+
+
 class _Reader:
     """Turns a composed YAML node tree into plain values, recording each key's line and duplicate keys."""
 
@@ -192,6 +197,8 @@ def read_yaml(path: Path) -> tuple[Any, dict[str, int], list[Problem]]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if "escape character" in what:
+            what += f"; {_BACKSLASH_HINT}"
         raise ProjectFileError(path, [Problem("(file)", f"not valid YAML: {what}", mark.line + 1 if mark else None)]
                                ) from None
     if node is None:
@@ -406,7 +413,10 @@ class _Validator:
         if spec.kind == "outdir":
             return str(p)
         if not p.exists():
-            self.bad(key, f"file not found: {v}" + (f" ({p})" if str(p) != v else ""))
+            if any(c in v for c in "\n\t\r\x07\x08\x0b\x0c"):  # "D:\new\tiles.tif" in double quotes: \n, \t read as escapes
+                self.bad(key, f"file not found: {v!r} — {_BACKSLASH_HINT}")
+            else:
+                self.bad(key, f"file not found: {v}" + (f" ({p})" if str(p) != v else ""))
             return None
         if p.is_dir() and p.suffix.lower() != ".gdb":
             self.bad(key, f"{v} is a folder; give a file")
