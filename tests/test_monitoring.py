@@ -115,6 +115,9 @@ def test_known_trend_status_against_targets_above_and_below():
     # the same series as of 2020: latest 20.0, 2025 projected ≈ 24 → on track for 23
     early = row(s, one_target(target=23.0), as_of_year=2020)
     assert early["latest_year"] == 2020 and early["status"] == "on track" and early["as_of_year"] == 2020
+    # a target year already observed: "projected" is the observed value of that year, with no band
+    past = row(s, one_target(target=25.0, target_year=2022))
+    assert past["projected"] == pytest.approx(float(s.loc[2022])) and np.isnan(past["projected_low"])
 
 
 def test_every_status_and_its_reason():

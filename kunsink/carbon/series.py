@@ -390,6 +390,9 @@ def write_carbon_series(series: CarbonSeries, out_dir: str | os.PathLike, *, tar
     indicators = combine_series(landcover_series(wide), stock)
     evaluation = evaluate(indicators, load_targets(targets))
     evaluation = evaluation[evaluation["name_zh"].astype(str) != evaluation["indicator"].astype(str)]
+    # only what this series measures (land cover and carbon): a project run's monitoring tables evaluate the
+    # rest (green space, mines) from their own stages, and an "insufficient data" here would contradict them
+    evaluation = evaluation[evaluation["indicator"].isin(indicators.columns)]
     out_dir = Path(out_dir)
     source = series.summary["data_source"]
     with atomic_dir(out_dir) as tmp:

@@ -222,7 +222,9 @@ def _row(key: str, t: Target | None, values: pd.Series, low: pd.Series | None, h
             if band is not None and ly in band.index and pd.notna(band.loc[ly]):
                 row[name] = float(band.loc[ly])
     eval_year = t.target_year if t and t.target_year is not None else None
-    if eval_year is not None and fit.has_trend:
+    if eval_year is not None and eval_year in obs.index:  # the target year is observed: its value, no projection
+        row["projected"] = float(obs.loc[eval_year])
+    elif eval_year is not None and fit.has_trend:
         row["projected"], row["projected_low"], row["projected_high"] = project(fit, eval_year)
 
     # the facts in words, shared by every status
