@@ -522,9 +522,12 @@ def convert_file(
     xy = shapely.get_coordinates(gdf.geometry.values)
     note = _outside_china_note(xy[:, 0], xy[:, 1], s, d, src_p.name)
     if dst_p.suffix.lower() == ".gpkg":  # kunsink's mark: converting again to the same name may replace it
-        from .guard import GPKG_MARK
+        from .guard import gpkg_mark
 
-        write_vector(out, dst_p, layer=layer, dataset_metadata=GPKG_MARK)
+        import re
+
+        name = layer or re.sub(r"\W+", "_", dst_p.stem).strip("_") or "layer"  # the name write_vector gives
+        write_vector(out, dst_p, layer=name, dataset_metadata=gpkg_mark([name]))
     else:
         write_vector(out, dst_p)
     report = f"converted {len(out)} feature(s) from {s} to {d}: mean shift {shift:.0f} m → {dst_p}"

@@ -31,7 +31,7 @@ from typing import Any
 from .errors import OutputError
 
 __all__ = ["OUTPUT_MARKER", "is_registry", "check_outputs", "check_output_dir", "check_output_file", "KUNSINK_HTML_MARK",
-           "GENERATOR", "GPKG_MARK", "written_by_kunsink"]
+           "GENERATOR", "GPKG_MARK", "gpkg_mark", "written_by_kunsink"]
 
 #: Written into every output folder kunsink makes, so that a later run may replace that folder.
 OUTPUT_MARKER = ".kunsink-output"
@@ -40,8 +40,14 @@ KUNSINK_HTML_MARK = '<meta name="generator" content="kunsink"'
 #: kunsink's mark in the files it writes: GeoPackage dataset metadata and GeoTIFF tags ``generator``,
 #: a workbook's creator.
 GENERATOR = "kunsink"
-#: Dataset metadata of every GeoPackage kunsink writes as a file output.
+#: Dataset metadata of every GeoPackage kunsink writes as a file output (with ``layers``: :func:`gpkg_mark`).
 GPKG_MARK = {"generator": GENERATOR}
+
+
+def gpkg_mark(layers: Iterable[str]) -> dict[str, str]:
+    """The dataset metadata of a GeoPackage kunsink writes: its mark and the layers it holds (a file with other
+    layers is not written over)."""
+    return {**GPKG_MARK, "layers": ",".join(str(name) for name in layers)}
 
 _SHP_FAMILY = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".shp.xml", ".aux.xml")
 
@@ -108,7 +114,19 @@ def _gpkg_by_kunsink(path: Path) -> bool:
         meta = pyogrio.read_info(path, layer=0).get("dataset_metadata") or {}
     except Exception:
         return False
-    return meta.get("generator") == GPKG_MARK["generator"]
+    if meta.get("generator") != GPKG_MARK["generator"]:
+        return False
+    listed = meta.get("layers")
+    if not listed:  # marked before kunsink listed its layers
+        return True
+    try:
+        import pyogrio
+
+        present = {str(name) for name, _ in pyogrio.list_layers(path)}
+    except Exception:  # noqa: BLE001 - unreadable now: not one to write over
+        return False
+    # a layer someone added (field notes beside the export) makes the file theirs
+    return present <= set(str(listed).split(",")) | {"layer_styles"}
 
 
 def _tiff_by_kunsink(path: Path) -> bool:

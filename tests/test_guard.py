@@ -331,6 +331,14 @@ def test_an_existing_file_is_replaced_only_if_it_carries_kunsinks_mark(tmp_path,
     # a GeoPackage kunsink converted is marked: converting again to the same name replaces it
     for _ in range(2):
         assert main(["crs", "convert", boundary, str(tmp_path / "kd.gpkg"), "--from", "gcj02", "--to", "wgs84"]) == 0
+    import geopandas as gpd  # … until someone adds a layer of their own: then the file is theirs
+
+    notes = gpd.read_file(tmp_path / "kd.gpkg").assign(note="现场笔记")
+    notes.to_file(tmp_path / "kd.gpkg", layer="my_field_notes", mode="a")
+    capsys.readouterr()
+    assert main(["crs", "convert", boundary, str(tmp_path / "kd.gpkg"), "--from", "gcj02", "--to", "wgs84"]) == 2
+    assert "not written by kunsink" in capsys.readouterr().err
+    assert "my_field_notes" in {name for name, _ in __import__("pyogrio").list_layers(tmp_path / "kd.gpkg")}
 
 
 def test_a_folder_the_file_system_refuses_is_found_before_any_work(tmp_path, monkeypatch):

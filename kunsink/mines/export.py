@@ -158,9 +158,9 @@ def export_registry(data: Any, out: str | os.PathLike, *, report: Any = None, ga
     if driver == "GeoJSON":
         frame = frame.to_crs("EPSG:4326")
     if driver == "GPKG":
-        from ..guard import GPKG_MARK
+        from ..guard import gpkg_mark
 
-        kwargs["dataset_metadata"] = GPKG_MARK
+        kwargs["dataset_metadata"] = gpkg_mark(["mine_sites", *_history_frames(data)])
     with atomic_path(target) as tmp:
         pyogrio.write_dataframe(frame, tmp, layer="mine_sites" if driver != "ESRI Shapefile" else None,
                                 driver=driver, **kwargs)
