@@ -602,3 +602,12 @@ def test_windows_paths_in_double_quotes_get_a_hint(tmp_path):
             load_project(tmp_path / name)
         message = next(p.message for p in e.value.problems if p.line == 4)
         assert "write Windows paths in single quotes" in message and "\n" not in message
+
+
+def test_a_utf16_project_file_is_told_to_be_saved_as_utf8(tmp_path):
+    from kunsink.errors import ConfigError
+    from kunsink.project import load_project
+
+    (tmp_path / "u.yaml").write_bytes("version: 1\n".encode("utf-16"))
+    with pytest.raises(ConfigError, match="UTF-16 .*save it again as UTF-8"):
+        load_project(tmp_path / "u.yaml")

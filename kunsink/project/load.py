@@ -187,7 +187,10 @@ def read_yaml(path: Path) -> tuple[Any, dict[str, int], list[Problem]]:
         try:
             text = path.read_text(encoding="gbk")
         except UnicodeDecodeError:
-            raise ConfigError(f"{path}: the project file is neither UTF-8 nor GBK text") from None
+            utf16 = path.read_bytes()[:2] in (b"\xff\xfe", b"\xfe\xff")  # Notepad's "Unicode"
+            raise ConfigError(f"{path}: the project file is neither UTF-8 nor GBK text"
+                              + ("; it is UTF-16 (Notepad's 'Unicode'): save it again as UTF-8" if utf16 else
+                                 "; save it as UTF-8")) from None
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such project file (make one with: kunsink init FOLDER)") from None
     except OSError as exc:
