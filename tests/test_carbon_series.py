@@ -134,6 +134,8 @@ def test_two_years_keep_the_two_date_outputs(three, tmp_path, capsys):
     assert {"c_storage_bas.tif", "c_storage_alt.tif", "c_change_bas_alt.tif", "summary.csv"} <= names
     table = pd.read_csv(tmp_path / "o" / "summary.csv", encoding="utf-8-sig")
     assert set(table["year"].dropna().astype(str)) == {"2000", "2020", "2000–2020"}
+    district = table[table["scope"] == "district"].set_index("date")
+    assert district.loc["alternate", "area_ha"] > 0  # each date's area, not only the first's
     with rasterio.open(tmp_path / "o" / "c_storage_alt.tif") as ds:
         assert ds.tags()["year"] == "2020"
     code = main(["carbon", "--landcover", f"2010={paths[2010]}", "--append-to", str(tmp_path / "o"), "--area", "none"])

@@ -602,6 +602,7 @@ def _summarise(per_bas: pd.DataFrame, per_alt: pd.DataFrame | None, mapping, nam
         cls_alt = class_table(per_alt, mapping, names)
         summary["total_alt_mgc"] = float(cls_alt["total"].sum())
         summary["pools_alt_mgc"] = {p: float(cls_alt[p].sum()) for p in POOLS}
+        summary["area_alt_ha"] = float(cls_alt["area_ha"].sum())
         summary["total_alt_tco2e"] = summary["total_alt_mgc"] * MGC_TO_TCO2E
         summary["change_mgc"] = (float(change_by_zone.sum()) if change_by_zone is not None
                                  else summary["total_alt_mgc"] - summary["total_mgc"])
@@ -726,6 +727,7 @@ def carbon_tables(summary: dict[str, Any], classes: pd.DataFrame, zones_df: pd.D
              "ipcc_a1_halfwidth_mgc": summary["ipcc_approach1"]["total_halfwidth_mgc"]}]
     if "total_alt_mgc" in summary:
         rows.append({"scope": "district", "id": "", "name": "all", "date": "alternate",
+                     "area_ha": summary.get("area_alt_ha"),
                      **{f"{p}_mgc": summary["pools_alt_mgc"][p] for p in POOLS}, "total_mgc": summary["total_alt_mgc"],
                      "total_tco2e": summary["total_alt_tco2e"], "ci95_low_mgc": summary.get("total_alt_ci95_low_mgc"),
                      "ci95_high_mgc": summary.get("total_alt_ci95_high_mgc"),
