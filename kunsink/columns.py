@@ -139,6 +139,8 @@ UNITS: dict[str, tuple[str, str, int | None, str | None]] = {
     "ratio": ("", "", 3, "0.000"),
     "text": ("", "", None, None),
     "see_unit": ("see unit column", "见单位列", 2, None),
+    # values of several units in one column (an indicator table: %, ha, NDVI …): significant digits, not decimals
+    "mixed": ("see unit column", "见单位列", None, None),
 }
 
 # name | 中文 | English | unit key (see UNITS; "" = not a number)
@@ -216,6 +218,36 @@ n_planned | 计划样地数 | Plots planned | count
 n_placed | 已布设样地数 | Plots placed | count
 share_pct | 样地占比 | Share of plots | pct
 plot_id | 样地号 | Plot id | text
+kind | 类型 | Kind | text
+from_year | 起始年份 | From year | year
+to_year | 终止年份 | To year | year
+carbon_stock_mgc | 碳储量 | Carbon stock | mgc
+carbon_stock_mgc_low | 碳储量区间下限 | Carbon stock, lower bound | mgc
+carbon_stock_mgc_high | 碳储量区间上限 | Carbon stock, upper bound | mgc
+name_zh | 指标名称 | Indicator name (Chinese) | text
+name_en | 指标英文名称 | Indicator name (English) | text
+direction | 目标方向 | Direction | text
+status_zh | 状态（中文） | Status (Chinese) | text
+reason_zh | 说明 | Reason (Chinese) | text
+reason_en | 英文说明 | Reason (English) | text
+latest | 最新值 | Latest value | mixed
+latest_low | 最新值下限 | Latest value, lower bound | mixed
+latest_high | 最新值上限 | Latest value, upper bound | mixed
+latest_year | 最新年份 | Latest year | year
+first_year | 首年 | First year | year
+n_years | 年数 | Years of data | count
+as_of_year | 评估年份 | Evaluated as of | year
+target_year | 目标年 | Target year | year
+baseline_year | 基准年 | Baseline year | year
+baseline_value | 基准值 | Baseline value | mixed
+threshold | 判定阈值 | Threshold | mixed
+projected | 目标年预测 | Projected at target year | mixed
+projected_low | 目标年预测下限 | Projected, lower bound | mixed
+projected_high | 目标年预测上限 | Projected, upper bound | mixed
+slope_per_year | 年变化趋势 | Trend per year | mixed
+slope_low | 趋势区间下限 | Trend, lower bound | mixed
+slope_high | 趋势区间上限 | Trend, upper bound | mixed
+confidence | 置信水平 | Confidence | share
 year_first | 首次调查年份 | First survey year | year
 year_last | 末次调查年份 | Last survey year | year
 n_surveys | 调查次数 | Surveys | count
