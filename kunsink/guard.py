@@ -233,9 +233,11 @@ def _not_written_by_kunsink(folder: Path, entries: list[str]) -> list[str]:
     listed = {ln[2:] for ln in lines if ln.startswith("- ")}
     if listed:
         # a kunsink page put there later (``--map OUT/map.html``) and kunsink's own staging are no strangers
-        return sorted(e for e in entries if e != OUTPUT_MARKER and e not in listed
-                      and not e.startswith(".kunsink-staging.")
-                      and not (e.lower().endswith((".html", ".htm")) and written_by_kunsink(folder / e)))
+        strangers = [e for e in entries if e != OUTPUT_MARKER and e not in listed
+                     and not e.startswith(".kunsink-staging.")
+                     and not (e.lower().endswith((".html", ".htm")) and written_by_kunsink(folder / e))]
+        edited = [f"{e} (changed since kunsink wrote it)" for e in _changed_since_written(folder, lines, entries)]
+        return sorted(strangers) + edited
     # a marker of an earlier kunsink, without the list: still never replace a mine registry
     return sorted(e for e in entries if (folder / e).is_file() and is_registry(folder / e))
 
@@ -274,10 +276,48 @@ def _foreign_in_tree(folder: Path, prefix: str = "") -> list[str]:
     return foreign
 
 
-def written_list(names: Iterable[str]) -> str:
-    """The marker's text: what kunsink wrote into an output folder, one ``- name`` a line."""
-    return ("written by kunsink; replaced on the next run as long as it holds only these:\n"
-            + "".join(f"- {n}\n" for n in sorted(names)))
+#: Files people open and may edit and save (a report, a workbook, a table): the marker keeps their SHA-256, so
+#: that an edited one is noticed before a later run replaces the folder. Larger files are not hashed.
+_EDITABLE = (".docx", ".xlsx", ".csv", ".html", ".htm", ".json", ".yaml", ".yml", ".txt", ".md", ".qml")
+_HASH_MAX_BYTES = 64 * 2**20
+_HASH_LINE = "# sha256 "
+
+
+def _sha256(path: Path) -> str | None:
+    import hashlib
+
+    try:
+        if path.stat().st_size > _HASH_MAX_BYTES:
+            return None
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def written_list(names: Iterable[str], folder: str | os.PathLike | None = None) -> str:
+    """The marker's text: what kunsink wrote into an output folder, one ``- name`` a line; with ``folder``
+    (where the files are now), a ``# sha256 HASH name`` line for each file people may edit and save."""
+    names = sorted(names)
+    text = ("written by kunsink; replaced on the next run as long as it holds only these:\n"
+            + "".join(f"- {n}\n" for n in names))
+    if folder is not None:
+        for n in names:
+            path = Path(folder) / n
+            if path.suffix.lower() in _EDITABLE and path.is_file() and not path.is_symlink():
+                digest = _sha256(path)
+                if digest is not None:
+                    text += f"{_HASH_LINE}{digest} {n}\n"
+    return text
+
+
+def _changed_since_written(folder: Path, lines: list[str], entries: list[str]) -> list[str]:
+    """Entries whose content is no longer what kunsink wrote (its marker's SHA-256): edited and saved."""
+    recorded = {}
+    for ln in lines:
+        if ln.startswith(_HASH_LINE):
+            digest, _, name = ln[len(_HASH_LINE):].partition(" ")
+            recorded[name] = digest
+    return sorted(e for e in entries if e in recorded and _sha256(folder / e) != recorded[e])
 
 
 def _not_in_installation(out: Path, what: str, given: Any) -> None:
@@ -324,9 +364,9 @@ def check_output_dir(path: str | os.PathLike, inputs: Iterable[str | os.PathLike
             foreign = _foreign_in_tree(out)
             if foreign:
                 shown = ", ".join(foreign[:3]) + (" …" if len(foreign) > 3 else "")
-                raise OutputError(f"output folder {path} was written by kunsink but now also holds {shown}, which "
-                                  "kunsink did not write; the folder is replaced as a whole, so move them out or "
-                                  "give a new folder")
+                raise OutputError(f"output folder {path} was written by kunsink but now holds {shown}: files kunsink "
+                                  "did not write, or changed since it wrote them; the folder is replaced as a whole, "
+                                  "so move them out or give a new folder")
     _writable_parent(out, what)
     return out
 

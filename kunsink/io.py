@@ -272,7 +272,8 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
         yield tmpdir
         from .guard import written_list
 
-        (tmpdir / OUTPUT_MARKER).write_text(written_list(p.name for p in tmpdir.iterdir()), encoding="utf-8")
+        (tmpdir / OUTPUT_MARKER).write_text(written_list((p.name for p in tmpdir.iterdir()), tmpdir),
+                                            encoding="utf-8")
         was_cwd = target.exists() and _is_cwd(target)
         if target.exists() and not any(target.iterdir()):
             try:

@@ -358,3 +358,17 @@ def test_a_folder_the_file_system_refuses_is_found_before_any_work(tmp_path, mon
     monkeypatch.undo()
     check_output_dir(tmp_path / "out")
     assert not list(tmp_path.iterdir())  # the probe leaves nothing behind
+
+
+def test_a_file_edited_in_an_earlier_output_folder_is_noticed(tmp_path):
+    """A report or table kunsink wrote and a planner then edited and saved is theirs: the next run into that
+    folder is refused instead of replacing it (the marker keeps each editable file's SHA-256)."""
+    out = tmp_path / "out"
+    with atomic_dir(out) as tmp:
+        (tmp / "summary.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+        (tmp / "c_storage.tif").write_bytes(b"raster bytes")  # not hashed: nobody edits a raster in place
+    assert "# sha256 " in (out / OUTPUT_MARKER).read_text(encoding="utf-8")
+    assert check_output_dir(out) == out.resolve()  # untouched: may be replaced
+    (out / "summary.csv").write_text("a,b\n1,2\n审核意见,已改\n", encoding="utf-8")
+    with pytest.raises(OutputError, match=r"summary.csv \(changed since kunsink wrote it\)"):
+        check_output_dir(out)

@@ -99,7 +99,7 @@ def write_deliverable(run: Any, out_dir: Path, *, say: Callable[[str], None] | N
             folder = stage / sub
             if folder.is_dir():
                 names = [p.name for p in folder.iterdir()]
-                (folder / OUTPUT_MARKER).write_text(written_list(names), encoding="utf-8")
+                (folder / OUTPUT_MARKER).write_text(written_list(names, folder), encoding="utf-8")
         moved: list[Path] = []
         for name in DELIVERABLES:
             src = stage / name

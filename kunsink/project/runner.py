@@ -201,7 +201,7 @@ def _write_marker(out_dir: Path, names: Iterable[str]) -> None:
     from ..io import atomic_path
 
     with atomic_path(out_dir / OUTPUT_MARKER) as tmp:
-        tmp.write_text(written_list(names), encoding="utf-8")
+        tmp.write_text(written_list(names, out_dir), encoding="utf-8")
 
 
 def _refuse_partial_over_fuller(out_dir: Path, wanted: Iterable[str]) -> None:
