@@ -276,9 +276,11 @@ def _foreign_in_tree(folder: Path, prefix: str = "") -> list[str]:
     return foreign
 
 
-#: Files people open and may edit and save (a report, a workbook, a table): the marker keeps their SHA-256, so
-#: that an edited one is noticed before a later run replaces the folder. Larger files are not hashed.
-_EDITABLE = (".docx", ".xlsx", ".csv", ".html", ".htm", ".json", ".yaml", ".yml", ".txt", ".md", ".qml")
+#: Files people open and may edit and save (a report, a workbook, a table, a QGIS style): the marker keeps their
+#: SHA-256, so that an edited one is noticed before a later run replaces the folder. Larger files are not
+#: hashed; kunsink's own records (``run.json``, ``series.json``, a resolved project file run again in its own
+#: folder) are not either: they are read, repaired or replaced by kunsink itself.
+_EDITABLE = (".docx", ".xlsx", ".csv", ".html", ".htm", ".txt", ".md", ".qml")
 _HASH_MAX_BYTES = 64 * 2**20
 _HASH_LINE = "# sha256 "
 
