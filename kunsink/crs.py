@@ -523,10 +523,9 @@ def convert_file(
     note = _outside_china_note(xy[:, 0], xy[:, 1], s, d, src_p.name)
     if dst_p.suffix.lower() == ".gpkg":  # kunsink's mark: converting again to the same name may replace it
         from .guard import gpkg_mark
+        from .io import default_layer_name
 
-        import re
-
-        name = layer or re.sub(r"\W+", "_", dst_p.stem).strip("_") or "layer"  # the name write_vector gives
+        name = layer or default_layer_name(dst_p)
         write_vector(out, dst_p, layer=name, dataset_metadata=gpkg_mark([name]))
     else:
         write_vector(out, dst_p)

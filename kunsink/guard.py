@@ -112,21 +112,15 @@ def _gpkg_by_kunsink(path: Path) -> bool:
         import pyogrio
 
         meta = pyogrio.read_info(path, layer=0).get("dataset_metadata") or {}
-    except Exception:
+        present = {str(name) for name, _ in pyogrio.list_layers(path)}
+    except Exception:  # noqa: BLE001 - not a GeoPackage kunsink can read: not one it wrote
         return False
     if meta.get("generator") != GPKG_MARK["generator"]:
         return False
     listed = meta.get("layers")
-    if not listed:  # marked before kunsink listed its layers
-        return True
-    try:
-        import pyogrio
-
-        present = {str(name) for name, _ in pyogrio.list_layers(path)}
-    except Exception:  # noqa: BLE001 - unreadable now: not one to write over
-        return False
-    # a layer someone added (field notes beside the export) makes the file theirs
-    return present <= set(str(listed).split(",")) | {"layer_styles"}
+    # a layer someone added (field notes beside the export) makes the file theirs; a file marked before
+    # kunsink listed its layers is taken as kunsink's
+    return not listed or present <= set(str(listed).split(",")) | {"layer_styles"}
 
 
 def _tiff_by_kunsink(path: Path) -> bool:
@@ -286,12 +280,11 @@ _HASH_LINE = "# sha256 "
 
 
 def _sha256(path: Path) -> str | None:
-    import hashlib
+    """:func:`kunsink.io.file_sha256` of a file up to :data:`_HASH_MAX_BYTES`, else (or unreadable) None."""
+    from .io import file_sha256
 
     try:
-        if path.stat().st_size > _HASH_MAX_BYTES:
-            return None
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return file_sha256(path) if path.stat().st_size <= _HASH_MAX_BYTES else None
     except OSError:
         return None
 

@@ -22,8 +22,9 @@ from .errors import InputError, RasterError
 
 __all__ = [
     "VECTOR_SUFFIXES",
-    "command_line_path",
     "RASTER_SUFFIXES",
+    "command_line_path",
+    "default_layer_name",
     "atomic_path",
     "atomic_dir",
     "staging_dir",
@@ -459,6 +460,16 @@ def pick_layer(path: str | os.PathLike, kind: str, layer: str | None = None, *, 
                      f"{key.replace('_', ' ')} layer with {option} NAME")
 
 
+def default_layer_name(path: str | os.PathLike) -> str:
+    """The layer name :func:`write_vector` gives a GeoPackage or FlatGeobuf written without one: the file's
+    name, non-word characters as ``_``.
+
+    >>> default_layer_name("out/昆都仑 边界.gpkg")
+    '昆都仑_边界'
+    """
+    return re.sub(r"\W+", "_", Path(path).stem).strip("_") or "layer"
+
+
 def write_vector(gdf: Any, path: str | os.PathLike, layer: str | None = None, **kwargs: Any) -> Path:
     """Write a GeoDataFrame atomically; the driver follows the suffix. Returns the path written.
 
@@ -472,7 +483,7 @@ def write_vector(gdf: Any, path: str | os.PathLike, layer: str | None = None, **
     if driver == "ESRI Shapefile":
         kwargs.setdefault("encoding", "UTF-8")
     if layer is None and driver in ("GPKG", "FlatGeobuf"):
-        layer = re.sub(r"\W+", "_", target.stem).strip("_") or "layer"
+        layer = default_layer_name(target)
     with atomic_path(target) as tmp:
         if driver == "GPKG" and target.exists():
             shutil.copyfile(target, tmp)

@@ -300,8 +300,7 @@ def write_scene(scene: Scene, out_data: str | os.PathLike, progress: Callable[[s
     _check_scene_target(final)
     with staging_dir(final / "demo", "scene") as out:
         manifest = _write_scene_files(scene, out, progress)
-        moved = [n for n in manifest["files"]] + [MANIFEST_NAME]
-        for rel in moved:
+        for rel in [*manifest["files"], MANIFEST_NAME]:
             (final / rel).parent.mkdir(parents=True, exist_ok=True)
             os.replace(out / rel, final / rel)
     return manifest

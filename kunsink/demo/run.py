@@ -75,15 +75,14 @@ def run_demo(maps_dir: str | os.PathLike = "maps", data_dir: str | os.PathLike |
     """
     import rasterio
 
+    from ..carbon.uncertainty import MIN_ITERATIONS
+    from ..datasets import demo_dir
+    from ..guard import check_outputs
     from ..maps import carbon_map, overview_map, save_map
     from ..maps.greenspace import greenspace_map
     from ..maps.mines import mines_map
     from ..project import load_project, run_project
     from ..project.bundled import demo_project_path
-
-    from ..carbon.uncertainty import MIN_ITERATIONS
-    from ..datasets import demo_dir
-    from ..guard import check_outputs
 
     say = progress or (lambda _msg: None)
     gpkg, rasters = _scene_paths(data_dir)

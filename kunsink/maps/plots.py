@@ -179,11 +179,9 @@ def change_map(changes: Any, boundary: Any = None,
               "agb_first_t_ha": "首次 AGB first (t/ha)", "agb_last_t_ha": "末次 AGB last (t/ha)",
               "change_t_ha": "变化 change (t/ha)", "rate_t_ha_yr": "年变化 rate (t/ha/yr)", "source": "来源 source"}
     fields = {k: v for k, v in labels.items() if k in changes.columns}
-    # popups show what the tables show: 2 decimals (a rate of −6e−17 t/ha/yr is 0.00)
-    shown = changes.copy()
-    for col in ("agb_first_t_ha", "agb_last_t_ha", "change_t_ha", "rate_t_ha_yr"):
-        if col in shown.columns:
-            shown[col] = shown[col].astype("float64").round(2) + 0.0  # + 0.0: no "-0.0"
+    from ..columns import round_frame
+
+    shown = round_frame(changes)  # popups show what the tables show (a rate of −6e−17 t/ha/yr is 0)
     name = "复测样地 Remeasured plots"
     add_vector_layer(m, shown, name, style=style, popup_fields=fields,
                      tooltip_fields={k: fields[k] for k in ("plot_id", "change_t_ha") if k in fields})

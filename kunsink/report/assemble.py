@@ -90,9 +90,10 @@ def _panel_rows(run: Any, area: Any) -> list[dict[str, str]]:
                 continue
             label = _ROLE_LABELS.get(role, role) + (f" {key}" if key else "")
             name = Path(str(path)).name + (f" · {item['layer']}" if item.get("layer") else "")
-            rows.append({"layer": label, "file": name, "status": layer_status(path, item.get("layer")),
+            status = layer_status(path, item.get("layer"))  # opens the file: once
+            rows.append({"layer": label, "file": name, "status": status,
                          "source": "kunsink 合成演示场景 synthetic demo scene"
-                         if layer_status(path, item.get("layer")) == "synthetic" else "用户提供 supplied by the user"})
+                         if status == "synthetic" else "用户提供 supplied by the user"})
     return rows
 
 
